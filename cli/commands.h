@@ -1,0 +1,13 @@
+// The `vigil` subcommands. Each adds itself to the app and runs when
+// chosen; each is a thin layer over the engine (or storage, or service).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace vigil::cli {
+
+void add_train_command(CLI::App& app);
+void add_test_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+
+}  // namespace vigil::cli

@@ -1,0 +1,136 @@
+#include "vigil/backbone.h"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <onnxruntime_cxx_api.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "backbone/graph_cut.h"
+#include "vigil/error.h"
+
+namespace vigil {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "cannot open (missing or unreadable)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string hex_sha256(const std::string& bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(),
+             nullptr);
+  std::string hex;
+  char pair[3];
+  for (unsigned int i = 0; i < size; ++i) {
+    std::snprintf(pair, sizeof(pair), "%02x", digest[i]);
+    hex += pair;
+  }
+  return hex;
+}
+
+// One ONNX Runtime environment per process, as its documentation asks.
+Ort::Env& ort_env() {
+  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "vigil");
+  return env;
+}
+
+class OrtBackbone : public Backbone {
+ public:
+  explicit OrtBackbone(const BackboneOptions& options) : options_(options) {
+    auto start = std::chrono::steady_clock::now();
+    std::string bytes = read_text(options.path);
+    sha256_ = hex_sha256(bytes);
+    std::string cut = cut_at_taps(bytes, options.layers, options.path);
+
+    Ort::SessionOptions session_options;
+    session_options.SetIntraOpNumThreads(options.threads);
+    session_options.SetInterOpNumThreads(1);
+    session_options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
+    try {
+      session_ = std::make_unique<Ort::Session>(
+          ort_env(), cut.data(), cut.size(), session_options);
+    } catch (const Ort::Exception& e) {
+      throw Error(options.path, std::string("ONNX Runtime: ") + e.what());
+    }
+    Ort::AllocatorWithDefaultOptions allocator;
+    input_name_ = session_->GetInputNameAllocated(0, allocator).get();
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    spdlog::debug("backbone {} cut at {} tap(s), loaded in {:.0f} ms",
+                  options.path, options.layers.size(), ms);
+  }
+
+  std::vector<FeatureMap> extract(const float* images, int n, int height,
+                                  int width) const override {
+    std::array<std::int64_t, 4> shape = {n, 3, height, width};
+    Ort::MemoryInfo memory =
+        Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    Ort::Value input = Ort::Value::CreateTensor<float>(
+        memory, const_cast<float*>(images), std::size_t(n) * 3 * height * width,
+        shape.data(), shape.size());
+
+    std::vector<const char*> output_names;
+    for (const std::string& layer : options_.layers) {
+      output_names.push_back(layer.c_str());
+    }
+    const char* input_name = input_name_.c_str();
+    std::vector<Ort::Value> outputs;
+    try {
+      outputs = session_->Run(Ort::RunOptions{nullptr}, &input_name, &input,
+                              1, output_names.data(), output_names.size());
+    } catch (const Ort::Exception& e) {
+      throw Error(options_.path, std::string("inference failed: ") + e.what());
+    }
+    return to_feature_maps(outputs);
+  }
+
+  const BackboneOptions& options() const override { return options_; }
+  const std::string& sha256() const override { return sha256_; }
+
+ private:
+  std::vector<FeatureMap> to_feature_maps(
+      std::vector<Ort::Value>& outputs) const {
+    std::vector<FeatureMap> maps;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      auto info = outputs[i].GetTensorTypeAndShapeInfo();
+      std::vector<std::int64_t> dims = info.GetShape();
+      VIGIL_ASSERT(dims.size() == 4);
+      FeatureMap map;
+      map.name = options_.layers[i];
+      map.n = dims[0], map.c = dims[1], map.h = dims[2], map.w = dims[3];
+      const float* data = outputs[i].GetTensorData<float>();
+      map.data.assign(data, data + info.GetElementCount());
+      maps.push_back(std::move(map));
+    }
+    return maps;
+  }
+
+  BackboneOptions options_;
+  std::string sha256_;
+  std::string input_name_;
+  std::unique_ptr<Ort::Session> session_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backbone> Backbone::open(const BackboneOptions& options) {
+  return std::make_unique<OrtBackbone>(options);
+}
+
+std::string sha256_file(const std::string& path) {
+  return hex_sha256(read_text(path));
+}
+
+}  // namespace vigil
