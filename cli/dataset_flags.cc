@@ -9,27 +9,33 @@ namespace fs = std::filesystem;
 
 void DatasetFlags::add_to(CLI::App& command) {
   command.add_option("--dataset", root, "dataset folder")->required();
-  command.add_option("--format", format,
-                     "mvtec (train/good, test/<type>, ground_truth/) or "
-                     "folder (normal/, abnormal/, masks/, normal_test/); "
-                     "auto picks mvtec when train/good exists")
+  command
+      .add_option("--format", format,
+                  "mvtec (train/good, test/<type>, ground_truth/) or "
+                  "folder (normal/, abnormal/, masks/, normal_test/); "
+                  "auto picks mvtec when train/good exists")
       ->check(CLI::IsMember({"auto", "mvtec", "folder"}))
       ->capture_default_str();
-  command.add_option("--normal-dir", normal_dir,
-                     "folder layout: defect-free images, under --dataset")
+  command
+      .add_option("--normal-dir", normal_dir,
+                  "folder layout: defect-free images, under --dataset")
       ->capture_default_str();
-  command.add_option("--abnormal-dir", abnormal_dir,
-                     "folder layout: defective images")
+  command
+      .add_option("--abnormal-dir", abnormal_dir,
+                  "folder layout: defective images")
       ->capture_default_str();
-  command.add_option("--mask-dir", mask_dir,
-                     "folder layout: <stem>_mask.png, white = defect")
+  command
+      .add_option("--mask-dir", mask_dir,
+                  "folder layout: <stem>_mask.png, white = defect")
       ->capture_default_str();
-  command.add_option("--normal-test-dir", normal_test_dir,
-                     "folder layout: defect-free test images; when absent, "
-                     "--holdout of the normal images is held out")
+  command
+      .add_option("--normal-test-dir", normal_test_dir,
+                  "folder layout: defect-free test images; when absent, "
+                  "--holdout of the normal images is held out")
       ->capture_default_str();
-  command.add_option("--holdout", holdout_fraction,
-                     "fraction of normal images held out for validation")
+  command
+      .add_option("--holdout", holdout_fraction,
+                  "fraction of normal images held out for validation")
       ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
 }
@@ -38,9 +44,9 @@ Dataset DatasetFlags::load() const {
   if (!fs::is_directory(root)) {
     throw Error(root, "dataset folder does not exist");
   }
-  bool mvtec = format == "mvtec" ||
-               (format == "auto" && fs::is_directory(fs::path(root) /
-                                                     "train" / "good"));
+  bool mvtec =
+      format == "mvtec" ||
+      (format == "auto" && fs::is_directory(fs::path(root) / "train" / "good"));
   if (mvtec) return load_mvtec(root);
 
   auto under = [&](const std::string& name) {

@@ -2,9 +2,9 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "commands.h"
 #include "vigil/error.h"
@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   vigil::cli::add_train_command(app);
   vigil::cli::add_test_command(app);
   vigil::cli::add_predict_command(app);
+#ifdef VIGIL_HAVE_SERVICE
+  vigil::cli::add_serve_command(app);
+#endif
+  vigil::cli::add_export_command(app);
 
   try {
     app.parse(argc, argv);

@@ -60,8 +60,8 @@ void write_picture(const PredictFlags& f, const std::string& path,
                                v.pred_label);
   } else {
     std::string mask_path = find_mask(path, f.mask_dir);
-    cv::Mat mask = mask_path.empty() ? cv::Mat()
-                                     : read_mask(mask_path, rgb.size());
+    cv::Mat mask =
+        mask_path.empty() ? cv::Mat() : read_mask(mask_path, rgb.size());
     picture = visualize_full(rgb, mask, v.anomaly_map, v.pred_mask,
                              v.pred_score, v.pred_label);
   }
@@ -102,8 +102,7 @@ void run_predict(const PredictFlags& f) {
 void add_predict_command(CLI::App& app) {
   auto flags = std::make_shared<PredictFlags>();
   CLI::App* c = app.add_subcommand("predict", "score images");
-  c->add_option("--model", flags->model_path, "trained model file")
-      ->required();
+  c->add_option("--model", flags->model_path, "trained model file")->required();
   c->add_option("--backbone", flags->backbone,
                 "backbone file, when it moved since training");
   c->add_option("--input", flags->input, "an image or a folder of images")

@@ -21,8 +21,8 @@ void run_test(const TestFlags& f) {
   Dataset dataset = f.dataset.load();
   ScoredSet scored = score_samples(*detector, dataset.test);
   Metrics m = compute_metrics(scored, detector->info().calibration);
-  print_metrics_table("test of " + f.model_path + " (" +
-                          detector->info().type + ") on " + f.dataset.root,
+  print_metrics_table("test of " + f.model_path + " (" + detector->info().type +
+                          ") on " + f.dataset.root,
                       m);
   nlohmann::json j = to_json(m);
   j["model"] = f.model_path;
@@ -37,8 +37,7 @@ void run_test(const TestFlags& f) {
 void add_test_command(CLI::App& app) {
   auto flags = std::make_shared<TestFlags>();
   CLI::App* c = app.add_subcommand("test", "report metrics on a test split");
-  c->add_option("--model", flags->model_path, "trained model file")
-      ->required();
+  c->add_option("--model", flags->model_path, "trained model file")->required();
   c->add_option("--backbone", flags->backbone,
                 "backbone file, when it moved since training");
   flags->dataset.add_to(*c);

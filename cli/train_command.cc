@@ -97,22 +97,21 @@ void run_train(const TrainFlags& f) {
   TrainingSet normal = load_training_set(paths, request.preprocess);
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Model> model = train_model(request, normal);
-  double train_s = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  spdlog::info("trained {} on {} images in {:.1f} s", f.model_type,
-               normal.n, train_s);
+  double train_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  spdlog::info("trained {} on {} images in {:.1f} s", f.model_type, normal.n,
+               train_s);
 
   LoadedModel loaded;
   loaded.info.type = model->type();
-  loaded.info.name = f.name.empty()
-                         ? std::filesystem::path(f.output).stem().string()
-                         : f.name;
+  loaded.info.name =
+      f.name.empty() ? std::filesystem::path(f.output).stem().string() : f.name;
   loaded.info.version = utc_now();
   loaded.info.preprocess = request.preprocess;
   loaded.info.backbone = request.backbone;
-  if (model->backbone()) loaded.info.backbone_sha256 =
-      model->backbone()->sha256();
+  if (model->backbone())
+    loaded.info.backbone_sha256 = model->backbone()->sha256();
   loaded.info.training = {{"dataset", f.dataset.root},
                           {"n_images", normal.n},
                           {"seconds", train_s},
@@ -144,8 +143,7 @@ void add_train_command(CLI::App& app) {
   c->add_option("--backbone", flags->backbone, "ONNX backbone file");
   c->add_option("--layers", flags->layers, "tap tensor names, e.g. 365,426")
       ->delimiter(',');
-  c->add_option("--output", flags->output, "model file to write")
-      ->required();
+  c->add_option("--output", flags->output, "model file to write")->required();
   c->add_option("--name", flags->name, "model name (default: file stem)");
   c->add_option("--image-size", flags->image_size,
                 "resize to H[,W] before the network")

@@ -38,6 +38,7 @@ predict() {  # name
 
 start=$(date +%s)
 train patchcore patchcore 365,426 --option coreset_ratio=0.01 \
+  --option projection_dim=32 \
   --option search=exact
 train padim padim 365,426 --option n_features=100
 

@@ -27,9 +27,9 @@ class Error : public std::runtime_error {
 
 }  // namespace vigil
 
-#define VIGIL_ASSERT(condition)                                   \
-  do {                                                            \
-    if (!(condition)) {                                           \
-      ::vigil::assertion_failed(#condition, __FILE__, __LINE__);  \
-    }                                                             \
+#define VIGIL_ASSERT(condition)                                  \
+  do {                                                           \
+    if (!(condition)) {                                          \
+      ::vigil::assertion_failed(#condition, __FILE__, __LINE__); \
+    }                                                            \
   } while (false)

@@ -43,7 +43,7 @@ struct Metrics {
   double pixel_auroc = 0.0;  // NaN when no sample has a mask
   double aupro = 0.0;        // NaN when no sample has a mask
   double image_f1_max = 0.0;
-  float image_threshold = 0.0f;  // raw score at F1-max on this set
+  float image_threshold = 0.0f;        // raw score at F1-max on this set
   double image_f1_at_threshold = 0.0;  // F1 with the model's own threshold
   int n_images = 0;
   int n_anomalous = 0;

@@ -70,7 +70,7 @@ struct ModelInfo {
   BackboneOptions backbone;  // path and layers; empty path: no backbone
   std::string backbone_sha256;
   Calibration calibration;
-  nlohmann::json metrics = nlohmann::json::object();  // from validation
+  nlohmann::json metrics = nlohmann::json::object();   // from validation
   nlohmann::json training = nlohmann::json::object();  // dataset, n, time
 };
 
@@ -93,6 +93,8 @@ struct LoadOptions {
 
 // Throws vigil::Error naming the file: missing, corrupt, an unknown model
 // type, or a backbone whose SHA-256 differs from the one trained with.
+// A path ending in ".onnx" loads a file made by export_onnx() instead
+// (vigil/export.h): its model runs the whole graph on ONNX Runtime.
 LoadedModel load_model(const std::string& path,
                        const LoadOptions& options = {});
 

@@ -25,7 +25,7 @@ namespace vigil {
 // Preprocessed normal images held in memory.
 struct TrainingSet {
   int n = 0, height = 0, width = 0;
-  std::vector<float> images;  // n x 3 x height x width, row-major, float32
+  std::vector<float> images;       // n x 3 x height x width, row-major, float32
   std::vector<std::string> paths;  // n source files
 
   const float* image(int i) const {
@@ -39,12 +39,12 @@ TrainingSet load_training_set(const std::vector<std::string>& paths,
                               const Preprocess& preprocess);
 
 struct TrainRequest {
-  std::string type;            // "patchcore", "padim", ...
-  BackboneOptions backbone;    // empty path for models without a backbone
+  std::string type;          // "patchcore", "padim", ...
+  BackboneOptions backbone;  // empty path for models without a backbone
   Preprocess preprocess;
   nlohmann::json options = nlohmann::json::object();  // model-specific
   std::uint64_t seed = 0;
-  int batch_size = 16;         // images per backbone call
+  int batch_size = 16;  // images per backbone call
   // Optional: preprocessed validation images, for models that stop early
   // or calibrate maps on them (EfficientAD, FastFlow).
   const TrainingSet* validation = nullptr;
@@ -53,6 +53,11 @@ struct TrainRequest {
 // Throws vigil::Error for an unknown type or bad options.
 std::unique_ptr<Model> train_model(const TrainRequest& request,
                                    const TrainingSet& normal);
+
+// As train_model, with a backbone the caller made (tests inject one).
+std::unique_ptr<Model> train_model_with_backbone(
+    const TrainRequest& request, const TrainingSet& normal,
+    std::unique_ptr<Backbone> backbone);
 
 using Trainer = std::function<std::unique_ptr<Model>(
     const TrainRequest& request, const TrainingSet& normal,

@@ -58,8 +58,8 @@ class OrtBackbone : public Backbone {
     session_options.SetInterOpNumThreads(1);
     session_options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
     try {
-      session_ = std::make_unique<Ort::Session>(
-          ort_env(), cut.data(), cut.size(), session_options);
+      session_ = std::make_unique<Ort::Session>(ort_env(), cut.data(),
+                                                cut.size(), session_options);
     } catch (const Ort::Exception& e) {
       throw Error(options.path, std::string("ONNX Runtime: ") + e.what());
     }
@@ -88,8 +88,8 @@ class OrtBackbone : public Backbone {
     const char* input_name = input_name_.c_str();
     std::vector<Ort::Value> outputs;
     try {
-      outputs = session_->Run(Ort::RunOptions{nullptr}, &input_name, &input,
-                              1, output_names.data(), output_names.size());
+      outputs = session_->Run(Ort::RunOptions{nullptr}, &input_name, &input, 1,
+                              output_names.data(), output_names.size());
     } catch (const Ort::Exception& e) {
       throw Error(options_.path, std::string("inference failed: ") + e.what());
     }

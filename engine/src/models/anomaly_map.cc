@@ -4,8 +4,8 @@
 
 namespace vigil {
 
-void grid_to_anomaly_map(const float* grid, int grid_h, int grid_w,
-                         int out_h, int out_w, float sigma, float* out) {
+void grid_to_anomaly_map(const float* grid, int grid_h, int grid_w, int out_h,
+                         int out_w, float sigma, float* out) {
   cv::Mat scores(grid_h, grid_w, CV_32FC1, const_cast<float*>(grid));
   cv::Mat result(out_h, out_w, CV_32FC1, out);
   cv::resize(scores, result, result.size(), 0, 0, cv::INTER_LINEAR);

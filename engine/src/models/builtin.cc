@@ -10,6 +10,7 @@ void register_builtin_models() {
     register_patchcore();
     register_padim();
     register_fastflow();
+    register_efficientad();
   });
 }
 

@@ -34,8 +34,8 @@ void read_gradient_options(OptionReader& reader, const std::string& model,
   require_option(o.validate_every >= 0, model, "validate_every",
                  "must not be negative");
   require_option(o.patience >= 0, model, "patience", "must not be negative");
-  require_option(o.validation_fraction > 0 && o.validation_fraction < 1,
-                 model, "validation_fraction", "must be in (0, 1)");
+  require_option(o.validation_fraction > 0 && o.validation_fraction < 1, model,
+                 "validation_fraction", "must be in (0, 1)");
   require_option(o.threads >= 0, model, "threads", "must not be negative");
 }
 

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "export/onnx_model.h"
 #include "models/builtin.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
@@ -36,8 +37,8 @@ typename Map::mapped_type find_registered(Map& map, const std::string& type,
   if (it == map.end()) {
     std::string known;
     for (const auto& [name, unused] : map) known += " " + name;
-    throw Error(what, "unknown model type '" + type + "' (known:" + known +
-                          ")");
+    throw Error(what,
+                "unknown model type '" + type + "' (known:" + known + ")");
   }
   return it->second;
 }
@@ -66,8 +67,7 @@ ModelInfo info_from(const nlohmann::json& header) {
   info.preprocess = preprocess_from_json(header.at("preprocess"));
   const nlohmann::json& backbone = header.at("backbone");
   info.backbone.path = backbone.at("path").get<std::string>();
-  info.backbone.layers =
-      backbone.at("layers").get<std::vector<std::string>>();
+  info.backbone.layers = backbone.at("layers").get<std::vector<std::string>>();
   info.backbone_sha256 = backbone.at("sha256").get<std::string>();
   info.calibration = calibration_from_json(header.at("calibration"));
   info.metrics = header.value("metrics", nlohmann::json::object());
@@ -86,13 +86,13 @@ std::unique_ptr<Backbone> open_checked_backbone(const ModelInfo& info,
     throw Error(path, "its backbone " + backbone.path +
                           " is missing (pass the backbone's new path)");
   }
-  auto opened = Backbone::open(backbone);
-  if (opened->sha256() != info.backbone_sha256) {
-    throw Error(backbone.path,
-                "not the backbone " + path + " was trained with (SHA-256 " +
-                    opened->sha256() + ", expected " + info.backbone_sha256 +
-                    ")");
+  std::string sha256 = sha256_file(backbone.path);
+  if (sha256 != info.backbone_sha256) {
+    throw Error(backbone.path, "not the backbone " + path +
+                                   " was trained with (SHA-256 " + sha256 +
+                                   ", expected " + info.backbone_sha256 + ")");
   }
+  auto opened = Backbone::open(backbone);
   return opened;
 }
 
@@ -125,6 +125,7 @@ void save_model(const std::string& path, const Model& model,
 }
 
 LoadedModel load_model(const std::string& path, const LoadOptions& options) {
+  if (is_onnx_path(path)) return load_onnx_model(path, options);
   auto start = std::chrono::steady_clock::now();
   TensorFile file = TensorFile::load(path);
   auto it = file.metadata.find("vigil");
@@ -152,13 +153,19 @@ LoadedModel load_model(const std::string& path, const LoadOptions& options) {
 
 std::unique_ptr<Model> train_model(const TrainRequest& request,
                                    const TrainingSet& normal) {
-  Trainer trainer = find_registered(registry().trainers, request.type,
-                                    "--model");
-  if (normal.n == 0) throw Error("training set", "holds no image");
   std::unique_ptr<Backbone> backbone;
   if (!request.backbone.path.empty()) {
     backbone = Backbone::open(request.backbone);
   }
+  return train_model_with_backbone(request, normal, std::move(backbone));
+}
+
+std::unique_ptr<Model> train_model_with_backbone(
+    const TrainRequest& request, const TrainingSet& normal,
+    std::unique_ptr<Backbone> backbone) {
+  Trainer trainer =
+      find_registered(registry().trainers, request.type, "--model");
+  if (normal.n == 0) throw Error("training set", "holds no image");
   return trainer(request, normal, std::move(backbone));
 }
 

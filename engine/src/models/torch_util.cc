@@ -42,8 +42,8 @@ void get_tensor(const TensorFile& file, const std::string& name,
   torch::NoGradGuard no_grad;
   if (target.scalar_type() == torch::kLong) {
     const std::int64_t* data = file.i64(name, shape);
-    target.copy_(torch::from_blob(const_cast<std::int64_t*>(data), shape,
-                                  torch::kLong));
+    target.copy_(
+        torch::from_blob(const_cast<std::int64_t*>(data), shape, torch::kLong));
     return;
   }
   const float* data = file.f32(name, shape);
@@ -89,8 +89,8 @@ std::string format_seconds(double seconds) {
   if (!std::isfinite(seconds)) return "?";
   long s = std::lround(seconds);
   if (s < 60) return std::to_string(s) + "s";
-  if (s < 3600) return std::to_string(s / 60) + "m" + std::to_string(s % 60) +
-                       "s";
+  if (s < 3600)
+    return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   return std::to_string(s / 3600) + "h" + std::to_string(s / 60 % 60) + "m";
 }
 
@@ -99,9 +99,7 @@ struct LoopState {
   std::int64_t step = 0;
   double best = std::numeric_limits<double>::infinity();
   std::int64_t evaluations_since_best = 0;
-  bool finished = false;
   bool stopped_early = false;
-  double last_loss = 0.0;
   std::string best_weights;  // serialised hooks.save archive, or empty
 };
 
@@ -136,9 +134,7 @@ void write_checkpoint(const std::string& path, const std::string& fingerprint,
   archive.write("step", scalar(double(state.step)));
   archive.write("best", scalar(state.best));
   archive.write("since_best", scalar(double(state.evaluations_since_best)));
-  archive.write("finished", scalar(state.finished));
   archive.write("stopped_early", scalar(state.stopped_early));
-  archive.write("last_loss", scalar(state.last_loss));
   archive.write("best_weights", bytes_tensor(state.best_weights));
   archive.write("rng", global_rng_state());
   hooks.save(model);
@@ -169,11 +165,9 @@ LoopState read_checkpoint(const std::string& path,
     }
     state.step = std::llround(read_scalar(archive, "step"));
     state.best = read_scalar(archive, "best");
-    state.evaluations_since_best = std::llround(
-        read_scalar(archive, "since_best"));
-    state.finished = read_scalar(archive, "finished") != 0.0;
+    state.evaluations_since_best =
+        std::llround(read_scalar(archive, "since_best"));
     state.stopped_early = read_scalar(archive, "stopped_early") != 0.0;
-    state.last_loss = read_scalar(archive, "last_loss");
     archive.read("best_weights", t);
     state.best_weights = tensor_bytes(t);
     archive.read("rng", t);
@@ -211,8 +205,8 @@ torch::Tensor tensor_from(const FeatureMap& map) {
 }
 
 std::vector<torch::Tensor> extract_taps(const Backbone& backbone,
-                                        const float* images, int n,
-                                        int height, int width) {
+                                        const float* images, int n, int height,
+                                        int width) {
   std::vector<torch::Tensor> taps;
   for (const FeatureMap& map : backbone.extract(images, n, height, width)) {
     taps.push_back(tensor_from(map));
@@ -248,16 +242,14 @@ void read_module(torch::nn::Module& module, const std::string& prefix,
 
 void setup_torch(const GradientTrainingOptions& options, std::uint64_t seed) {
   if (options.threads > 0) torch::set_num_threads(options.threads);
-  at::globalContext().setDeterministicAlgorithms(options.deterministic,
-                                                 false);
+  at::globalContext().setDeterministicAlgorithms(options.deterministic, false);
   torch::manual_seed(seed);
 }
 
-IndexSplit holdout_split(std::int64_t n, double fraction,
-                         std::uint64_t seed) {
+IndexSplit holdout_split(std::int64_t n, double fraction, std::uint64_t seed) {
   VIGIL_ASSERT(n >= 2);
-  std::int64_t n_validation = std::clamp<std::int64_t>(
-      std::llround(double(n) * fraction), 1, n - 1);
+  std::int64_t n_validation =
+      std::clamp<std::int64_t>(std::llround(double(n) * fraction), 1, n - 1);
   std::vector<std::int64_t> order = epoch_order(n, seed ^ 0x5eed, -1);
   IndexSplit split;
   split.validation.assign(order.begin(), order.begin() + n_validation);
@@ -270,8 +262,8 @@ IndexSplit holdout_split(std::int64_t n, double fraction,
 torch::Tensor flat_sample(const torch::Tensor& t, std::int64_t max_elements) {
   torch::Tensor flat = t.flatten();
   if (flat.numel() <= max_elements) return flat;
-  torch::Tensor pick = torch::randperm(flat.numel(), torch::kLong)
-                           .slice(0, 0, max_elements);
+  torch::Tensor pick =
+      torch::randperm(flat.numel(), torch::kLong).slice(0, 0, max_elements);
   return flat.index_select(0, pick);
 }
 
@@ -284,8 +276,7 @@ torch::optim::Adam make_adam(std::vector<torch::Tensor> parameters,
 
 void set_learning_rate(torch::optim::Adam& adam, double learning_rate) {
   for (auto& group : adam.param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options())
-        .lr(learning_rate);
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(learning_rate);
   }
 }
 
@@ -303,12 +294,12 @@ bool due(std::int64_t step, std::int64_t every) {
 
 void log_progress(const std::string& name, Progress& p, std::int64_t step,
                   std::int64_t limit, std::int64_t epoch_steps) {
-  double seconds = std::chrono::duration<double>(Clock::now() - p.start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(Clock::now() - p.start).count();
   double per_step = seconds / double(step - p.first_step);
   bool bounded = limit != std::numeric_limits<std::int64_t>::max();
-  std::string steps = bounded ? fmt::format("{}/{}", step, limit)
-                              : fmt::format("{}", step);
+  std::string steps =
+      bounded ? fmt::format("{}/{}", step, limit) : fmt::format("{}", step);
   spdlog::info("{}: epoch {} step {} loss {:.5g} {:.1f} images/s, {} left",
                name, (step - 1) / epoch_steps + 1, steps,
                p.loss_sum / std::max(p.loss_count, 1), p.images / seconds,
@@ -337,34 +328,44 @@ bool validate(const std::string& name, const GradientTrainingOptions& o,
 
 }  // namespace
 
+void log_summary(const std::string& name, const TrainingReport& report,
+                 std::int64_t n_items) {
+  spdlog::info(
+      "{}: {} steps ({} epochs) on {} items in {:.1f} s, last loss "
+      "{:.5g}, best validation loss {:.5g}{}",
+      name, report.steps, report.epochs, n_items, report.seconds,
+      report.losses.empty() ? 0.0 : report.losses.back(),
+      report.best_validation_loss,
+      report.stopped_early ? " (stopped early)" : "");
+}
+
 std::int64_t training_step_limit(const GradientTrainingOptions& o,
                                  std::int64_t n_items) {
-  std::int64_t limit = o.steps > 0 ? o.steps
-                                   : std::numeric_limits<std::int64_t>::max();
+  std::int64_t limit =
+      o.steps > 0 ? o.steps : std::numeric_limits<std::int64_t>::max();
   if (o.epochs > 0) {
     limit = std::min(limit, o.epochs * steps_per_epoch(o, n_items));
   }
   return limit;
 }
 
-TrainSummary run_training_loop(const std::string& name,
-                               const std::string& fingerprint,
-                               const GradientTrainingOptions& options,
-                               std::int64_t n_items, std::uint64_t seed,
-                               const TrainHooks& hooks,
-                               torch::optim::Optimizer* optimizer) {
+TrainingReport run_training_loop(const std::string& name,
+                                 const std::string& fingerprint,
+                                 const GradientTrainingOptions& options,
+                                 std::int64_t n_items, std::uint64_t seed,
+                                 const TrainHooks& hooks,
+                                 torch::optim::Optimizer* optimizer) {
   VIGIL_ASSERT(n_items > 0);
   VIGIL_ASSERT(options.patience == 0 || hooks.validation_loss);
-  const std::int64_t batch = std::min<std::int64_t>(options.batch_size,
-                                                    n_items);
+  const std::int64_t batch =
+      std::min<std::int64_t>(options.batch_size, n_items);
   const std::int64_t epoch_steps = steps_per_epoch(options, n_items);
   const std::int64_t limit = training_step_limit(options, n_items);
-  const bool can_resume = options.resume &&
-                          std::filesystem::exists(options.checkpoint);
+  const bool can_resume =
+      options.resume && std::filesystem::exists(options.checkpoint);
   LoopState state;
   if (can_resume) {
-    state = read_checkpoint(options.checkpoint, fingerprint, hooks,
-                            optimizer);
+    state = read_checkpoint(options.checkpoint, fingerprint, hooks, optimizer);
     spdlog::info("{}: resumed from {} at step {}", name, options.checkpoint,
                  state.step);
   }
@@ -373,7 +374,8 @@ TrainSummary run_training_loop(const std::string& name,
   progress.first_step = state.step;
   std::vector<std::int64_t> order;
   std::int64_t order_epoch = -1;
-  while (!state.finished && state.step < limit) {
+  TrainingReport report;
+  while (!state.stopped_early && state.step < limit) {
     const std::int64_t epoch = state.step / epoch_steps;
     if (epoch != order_epoch) {
       order = epoch_order(n_items, seed, epoch);
@@ -383,22 +385,23 @@ TrainSummary run_training_loop(const std::string& name,
     std::vector<std::int64_t> items(
         order.begin() + first,
         order.begin() + std::min(first + batch, n_items));
-    state.last_loss = hooks.train_step(items, state.step);
+    report.losses.push_back(hooks.train_step(items, state.step));
     ++state.step;
     progress.images += std::int64_t(items.size());
-    progress.loss_sum += state.last_loss;
+    progress.loss_sum += report.losses.back();
     ++progress.loss_count;
 
     bool end_of_epoch = state.step % epoch_steps == 0;
-    bool validation_due =
-        options.validate_every > 0 ? due(state.step, options.validate_every)
-                                   : end_of_epoch;
+    bool validation_due = options.validate_every > 0
+                              ? due(state.step, options.validate_every)
+                              : end_of_epoch;
     if (hooks.validation_loss && (validation_due || state.step == limit) &&
         validate(name, options, hooks, state)) {
       state.stopped_early = true;
-      spdlog::info("{}: stopped early at step {}: no better validation "
-                   "loss in {} evaluations",
-                   name, state.step, options.patience);
+      spdlog::info(
+          "{}: stopped early at step {}: no better validation "
+          "loss in {} evaluations",
+          name, state.step, options.patience);
       break;
     }
     if (!options.checkpoint.empty() &&
@@ -411,26 +414,22 @@ TrainSummary run_training_loop(const std::string& name,
       log_progress(name, progress, state.step, limit, epoch_steps);
     }
   }
-  state.finished = true;
   if (!options.checkpoint.empty()) {
-    write_checkpoint(options.checkpoint, fingerprint, state, hooks,
-                     optimizer);
+    write_checkpoint(options.checkpoint, fingerprint, state, hooks, optimizer);
   }
   if (options.patience > 0 && !state.best_weights.empty()) {
     restore_weights(state.best_weights, hooks);
   }
 
-  TrainSummary summary;
-  summary.steps = state.step;
-  summary.epochs = int((state.step + epoch_steps - 1) / epoch_steps);
-  summary.last_loss = state.last_loss;
-  summary.best_validation_loss =
-      hooks.validation_loss ? state.best
-                            : std::numeric_limits<double>::quiet_NaN();
-  summary.stopped_early = state.stopped_early;
-  summary.seconds =
+  report.steps = state.step;
+  report.epochs = int((state.step + epoch_steps - 1) / epoch_steps);
+  report.best_validation_loss = hooks.validation_loss
+                                    ? state.best
+                                    : std::numeric_limits<double>::quiet_NaN();
+  report.stopped_early = state.stopped_early;
+  report.seconds =
       std::chrono::duration<double>(Clock::now() - progress.start).count();
-  return summary;
+  return report;
 }
 
 }  // namespace vigil

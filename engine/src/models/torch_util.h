@@ -32,8 +32,8 @@ torch::Tensor tensor_from(const FeatureMap& map);
 // The backbone's taps for n x 3 x height x width float32 images, one
 // n x c x h x w tensor per tap, in the backbone's layer order.
 std::vector<torch::Tensor> extract_taps(const Backbone& backbone,
-                                        const float* images, int n,
-                                        int height, int width);
+                                        const float* images, int n, int height,
+                                        int width);
 // The tensor's values as a row-major float32 vector.
 std::vector<float> to_floats(const torch::Tensor& t);
 
@@ -69,6 +69,10 @@ torch::optim::Adam make_adam(std::vector<torch::Tensor> parameters,
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Adam& adam, double learning_rate);
 
+// One info line: steps, epochs, images, time, last and best losses.
+void log_summary(const std::string& name, const TrainingReport& report,
+                 std::int64_t n_items);
+
 // The number of steps run_training_loop takes over `n_items` items
 // (without early stopping).
 std::int64_t training_step_limit(const GradientTrainingOptions& options,
@@ -89,15 +93,6 @@ struct TrainHooks {
   std::function<void(torch::serialize::InputArchive&)> load;
 };
 
-struct TrainSummary {
-  std::int64_t steps = 0;
-  int epochs = 0;  // epochs begun
-  double last_loss = 0.0;
-  double best_validation_loss = 0.0;  // NaN without validation
-  bool stopped_early = false;
-  double seconds = 0.0;  // in this run, excluding resumed progress
-};
-
 // Runs optimiser steps over `n_items` training items in batches of
 // options.batch_size, in a fresh random order each epoch (drawn from
 // `seed` and the epoch number, so a resumed run sees the same order).
@@ -106,13 +101,13 @@ struct TrainSummary {
 // checkpoints, and resuming from a checkpoint with another fingerprint is a
 // vigil::Error naming the file. `optimizer` (may be null) is saved in
 // checkpoints with the weights. With patience, the weights of the best
-// validation are restored at the end. A checkpoint of a finished run
-// resumes as finished: its weights are returned, with no more steps.
-TrainSummary run_training_loop(const std::string& name,
-                               const std::string& fingerprint,
-                               const GradientTrainingOptions& options,
-                               std::int64_t n_items, std::uint64_t seed,
-                               const TrainHooks& hooks,
-                               torch::optim::Optimizer* optimizer);
+// validation are restored at the end. A checkpoint of a run that stopped
+// early resumes as stopped: its weights are returned, with no more steps.
+TrainingReport run_training_loop(const std::string& name,
+                                 const std::string& fingerprint,
+                                 const GradientTrainingOptions& options,
+                                 std::int64_t n_items, std::uint64_t seed,
+                                 const TrainHooks& hooks,
+                                 torch::optim::Optimizer* optimizer);
 
 }  // namespace vigil

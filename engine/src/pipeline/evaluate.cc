@@ -91,12 +91,12 @@ ScoredSet score_samples(const Detector& detector,
   double total_ms = 0.0;
   auto start = std::chrono::steady_clock::now();
   for (std::size_t first = 0; first < samples.size(); first += kBatchSize) {
-    std::size_t count = std::min<std::size_t>(kBatchSize,
-                                              samples.size() - first);
+    std::size_t count =
+        std::min<std::size_t>(kBatchSize, samples.size() - first);
     score_batch(detector, samples, first, count, out, &total_ms);
-    double elapsed = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     double rate = (first + count) / elapsed;
     spdlog::info("scored {} of {} images ({:.1f} images/s, {:.0f} s left)",
                  first + count, samples.size(), rate,
@@ -140,8 +140,7 @@ Metrics compute_metrics(const ScoredSet& scored,
   } else {
     m.image_f1_max = std::nan("");
   }
-  m.image_f1_at_threshold = f1_at(scores, labels,
-                                  calibration.image_threshold);
+  m.image_f1_at_threshold = f1_at(scores, labels, calibration.image_threshold);
   Flat flat = with_masks(scored);
   for (const ScoredSample& s : scored.samples) {
     m.n_masks += s.sample.is_anomalous && !s.mask.empty();

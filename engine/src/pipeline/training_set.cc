@@ -31,9 +31,9 @@ TrainingSet load_training_set(const std::vector<std::string>& paths,
   for (const std::string& error : errors) {
     if (!error.empty()) throw Error(error);
   }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-                 .count();
+  double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   spdlog::info("read {} images in {:.1f} s", set.n, s);
   return set;
 }

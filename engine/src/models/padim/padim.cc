@@ -5,8 +5,8 @@
 #include <numeric>
 #include <random>
 
-#include <Eigen/Dense>
 #include <spdlog/spdlog.h>
+#include <Eigen/Dense>
 
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
@@ -67,8 +67,8 @@ class Padim : public Model {
   RawOutput score(const float* images, int n, int height, int width,
                   StageTimes* times) const override {
     auto start = Clock::now();
-    Embedding e = build_embedding(
-        backbone_->extract(images, n, height, width), kEmbedding);
+    Embedding e = build_embedding(backbone_->extract(images, n, height, width),
+                                  kEmbedding);
     if (times) times->backbone_ms += ms_since(start);
     start = Clock::now();
     if (e.h != grid_h_ || e.w != grid_w_) {
@@ -84,8 +84,7 @@ class Padim : public Model {
     for (int i = 0; i < n; ++i) {
       float* map = out.anomaly_maps.data() + std::size_t(i) * height * width;
       grid_to_anomaly_map(grid.data() + std::size_t(i) * grid_h_ * grid_w_,
-                          grid_h_, grid_w_, height, width, options_.sigma,
-                          map);
+                          grid_h_, grid_w_, height, width, options_.sigma, map);
       out.image_scores[i] = *std::max_element(map, map + height * width);
     }
     if (times) times->scoring_ms += ms_since(start);
@@ -180,10 +179,10 @@ std::unique_ptr<Model> train_padim(const TrainRequest& request,
   auto start = Clock::now();
   for (int first = 0; first < normal.n; first += request.batch_size) {
     int count = std::min(request.batch_size, normal.n - first);
-    Embedding e = build_embedding(
-        backbone->extract(normal.image(first), count, normal.height,
-                          normal.width),
-        kEmbedding);
+    Embedding e =
+        build_embedding(backbone->extract(normal.image(first), count,
+                                          normal.height, normal.width),
+                        kEmbedding);
     if (channels.empty()) {
       channels = random_channels(e.d, options.n_features, request.seed);
       grid_h = e.h, grid_w = e.w;
@@ -200,18 +199,18 @@ std::unique_ptr<Model> train_padim(const TrainRequest& request,
 #pragma omp parallel for schedule(static)
   for (int p = 0; p < positions; ++p) {
     Eigen::VectorXd mu = sums.sum[p] / n;
-    Eigen::MatrixXd covariance = (sums.outer[p] - n * mu * mu.transpose()) /
-                                 (n - 1.0);
+    Eigen::MatrixXd covariance =
+        (sums.outer[p] - n * mu * mu.transpose()) / (n - 1.0);
     covariance.diagonal().array() += options.epsilon;
-    Eigen::MatrixXd inv = covariance.llt().solve(
-        Eigen::MatrixXd::Identity(d, d));
+    Eigen::MatrixXd inv =
+        covariance.llt().solve(Eigen::MatrixXd::Identity(d, d));
     Eigen::Map<Eigen::VectorXf>(mean.data() + std::size_t(p) * d, d) =
         mu.cast<float>();
     Eigen::Map<RowMatrix>(inverse.data() + std::size_t(p) * d * d, d, d) =
         inv.cast<float>();
   }
-  spdlog::info("padim: {} Gaussians of dimension {} from {} images",
-               positions, d, normal.n);
+  spdlog::info("padim: {} Gaussians of dimension {} from {} images", positions,
+               d, normal.n);
   return std::make_unique<Padim>(options, std::move(backbone),
                                  std::move(channels), grid_h, grid_w,
                                  std::move(mean), std::move(inverse));
@@ -250,9 +249,8 @@ PadimOptions padim_options_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json to_json(const PadimOptions& o) {
-  return {{"n_features", o.n_features},
-          {"epsilon", o.epsilon},
-          {"sigma", o.sigma}};
+  return {
+      {"n_features", o.n_features}, {"epsilon", o.epsilon}, {"sigma", o.sigma}};
 }
 
 void register_padim() {

@@ -5,8 +5,8 @@
 #include <limits>
 #include <random>
 
-#include <Eigen/Dense>
 #include <spdlog/spdlog.h>
+#include <Eigen/Dense>
 
 #include "vigil/error.h"
 
@@ -28,8 +28,10 @@ RowMatrix sparse_projection(int d, int k, std::uint64_t seed) {
   for (int i = 0; i < d; ++i) {
     for (int j = 0; j < k; ++j) {
       double u = uniform(random);
-      if (u < density / 2) projection(i, j) = -value;
-      else if (u < density) projection(i, j) = value;
+      if (u < density / 2)
+        projection(i, j) = -value;
+      else if (u < density)
+        projection(i, j) = value;
     }
   }
   return projection;
@@ -75,8 +77,7 @@ Farthest update_min_distances(const RowMatrix& x, const float* center,
 
 int johnson_lindenstrauss_dim(std::int64_t n, double eps) {
   double denominator = eps * eps / 2.0 - eps * eps * eps / 3.0;
-  return static_cast<int>(4.0 * std::log(static_cast<double>(n)) /
-                          denominator);
+  return static_cast<int>(4.0 * std::log(static_cast<double>(n)) / denominator);
 }
 
 std::vector<std::int64_t> greedy_coreset(const float* points, std::int64_t n,
@@ -85,8 +86,8 @@ std::vector<std::int64_t> greedy_coreset(const float* points, std::int64_t n,
                                          std::uint64_t seed) {
   VIGIL_ASSERT(n > 0 && k > 0 && k <= n);
   auto start = std::chrono::steady_clock::now();
-  int dim = projection_dim > 0 ? projection_dim
-                               : johnson_lindenstrauss_dim(n, 0.9);
+  int dim =
+      projection_dim > 0 ? projection_dim : johnson_lindenstrauss_dim(n, 0.9);
   Eigen::Map<const RowMatrix> features(points, n, d);
   RowMatrix x = dim < d ? RowMatrix(features * sparse_projection(d, dim, seed))
                         : RowMatrix(features);
@@ -95,8 +96,8 @@ std::vector<std::int64_t> greedy_coreset(const float* points, std::int64_t n,
   std::vector<std::int64_t> chosen;
   chosen.reserve(k);
   std::mt19937_64 random(seed);
-  std::int64_t next = std::uniform_int_distribution<std::int64_t>(0, n - 1)(
-      random);
+  std::int64_t next =
+      std::uniform_int_distribution<std::int64_t>(0, n - 1)(random);
   for (std::int64_t step = 0; step < k; ++step) {
     chosen.push_back(next);
     std::vector<float> center(x.row(next).data(),
@@ -106,9 +107,9 @@ std::vector<std::int64_t> greedy_coreset(const float* points, std::int64_t n,
       spdlog::info("coreset: {} of {} patches chosen", step + 1, k);
     }
   }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-                 .count();
+  double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   spdlog::info("coreset: {} of {} patches in {:.1f} s (dim {})", k, n, s,
                x.cols());
   return chosen;

@@ -86,8 +86,8 @@ class PatchCore : public Model {
   RawOutput score(const float* images, int n, int height, int width,
                   StageTimes* times) const override {
     auto start = Clock::now();
-    Embedding e = build_embedding(
-        backbone_->extract(images, n, height, width), kEmbedding);
+    Embedding e = build_embedding(backbone_->extract(images, n, height, width),
+                                  kEmbedding);
     if (times) times->backbone_ms += ms_since(start);
     start = Clock::now();
     VIGIL_ASSERT(e.d == d_);
@@ -95,8 +95,7 @@ class PatchCore : public Model {
     const std::int64_t patches = std::int64_t(e.n) * e.h * e.w;
     std::vector<float> distances(patches);
     std::vector<idx_t> nearest(patches);
-    index_->search(patches, e.data.data(), 1, distances.data(),
-                   nearest.data());
+    index_->search(patches, e.data.data(), 1, distances.data(), nearest.data());
     for (float& v : distances) v = std::sqrt(std::max(v, 0.0f));
 
     RawOutput out{n, height, width, {}, {}};
@@ -105,9 +104,9 @@ class PatchCore : public Model {
     const int per_image = e.h * e.w;
     for (int i = 0; i < n; ++i) {
       const float* grid = distances.data() + std::size_t(i) * per_image;
-      grid_to_anomaly_map(grid, e.h, e.w, height, width, options_.sigma,
-                          out.anomaly_maps.data() +
-                              std::size_t(i) * height * width);
+      grid_to_anomaly_map(
+          grid, e.h, e.w, height, width, options_.sigma,
+          out.anomaly_maps.data() + std::size_t(i) * height * width);
       out.image_scores[i] =
           image_score(e, i, grid, nearest.data() + std::size_t(i) * per_image);
     }
@@ -139,8 +138,8 @@ class PatchCore : public Model {
       idx_t s = support[j] >= 0 ? support[j] : nearest[top];
       const float* m = memory_bank_.data() + s * d_;
       double sum = 0.0;
-      for (int c = 0; c < d_; ++c) sum += double(feature[c] - m[c]) *
-                                          (feature[c] - m[c]);
+      for (int c = 0; c < d_; ++c)
+        sum += double(feature[c] - m[c]) * (feature[c] - m[c]);
       d[j] = std::sqrt(sum);
     }
     double largest = *std::max_element(d.begin(), d.end());
@@ -173,10 +172,9 @@ std::vector<float> collect_patches(const Backbone& backbone,
   auto start = Clock::now();
   for (int first = 0; first < normal.n; first += batch_size) {
     int count = std::min(batch_size, normal.n - first);
-    Embedding e = build_embedding(
-        backbone.extract(normal.image(first), count, normal.height,
-                         normal.width),
-        kEmbedding);
+    Embedding e = build_embedding(backbone.extract(normal.image(first), count,
+                                                   normal.height, normal.width),
+                                  kEmbedding);
     *d = e.d;
     patches.insert(patches.end(), e.data.begin(), e.data.end());
     spdlog::info("patchcore: embedded {} of {} images ({:.1f} images/s)",
@@ -257,8 +255,7 @@ PatchCoreOptions patchcore_options_from_json(const nlohmann::json& j) {
   reader.reject_unknown();
   require_option(o.coreset_ratio > 0 && o.coreset_ratio <= 1, "patchcore",
                  "coreset_ratio", "must be in (0, 1]");
-  require_option(o.search == "exact" || o.search == "hnsw" ||
-                     o.search == "ivf",
+  require_option(o.search == "exact" || o.search == "hnsw" || o.search == "ivf",
                  "patchcore", "search", "must be exact, hnsw or ivf");
   require_option(o.num_neighbors >= 1, "patchcore", "num_neighbors",
                  "must be at least 1");

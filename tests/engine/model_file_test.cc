@@ -1,0 +1,123 @@
+// The model file: tensors round-trip; a trained model scores the same after
+// reloading; a different backbone is refused.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.h"
+#include "vigil/detector.h"
+#include "vigil/error.h"
+#include "vigil/image_io.h"
+#include "vigil/training.h"
+
+namespace vigil {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(TensorFile, RoundTripsTensorsAndMetadata) {
+  testing::TempDir dir;
+  TensorFile file;
+  std::vector<float> a = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.0f};
+  std::vector<std::int64_t> b = {-1, 2, 1LL << 40};
+  file.put("a", {2, 3}, a.data());
+  file.put("b", {3}, b.data());
+  file.metadata["note"] = "hello";
+  file.save((dir / "t.safetensors").string());
+
+  TensorFile read = TensorFile::load((dir / "t.safetensors").string());
+  const float* ra = read.f32("a", {2, 3});
+  EXPECT_EQ(std::vector<float>(ra, ra + 6), a);
+  const std::int64_t* rb = read.i64("b", {3});
+  EXPECT_EQ(std::vector<std::int64_t>(rb, rb + 3), b);
+  EXPECT_EQ(read.metadata.at("note"), "hello");
+  EXPECT_THROW(read.f32("a", {3, 2}), Error);
+  EXPECT_THROW(read.f32("b"), Error);
+  EXPECT_THROW(read.get("missing"), Error);
+}
+
+TEST(TensorFile, TruncatedFileIsAnErrorNamingIt) {
+  testing::TempDir dir;
+  TensorFile file;
+  std::vector<float> a(1000, 1.0f);
+  file.put("a", {1000}, a.data());
+  std::string path = (dir / "t.safetensors").string();
+  file.save(path);
+  fs::resize_file(path, fs::file_size(path) - 100);
+  try {
+    TensorFile::load(path);
+    FAIL() << "expected vigil::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+  }
+}
+
+class TrainedModelFile : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TrainedModelFile, ScoresTheSameAfterReloading) {
+  fs::path shared = testing::shared_dir();
+  fs::path good = shared / "datasets" / "magnetic_tile" / "train" / "good";
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::directory_iterator(good)) {
+    paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.resize(6);
+
+  TrainRequest request;
+  request.type = GetParam();
+  request.backbone = {
+      (shared / "backbones" / "mobilenetv2-fp32-dequantized.onnx").string(),
+      {"365", "426"},
+      1};
+  request.preprocess.resize_height = request.preprocess.height = 128;
+  request.preprocess.resize_width = request.preprocess.width = 128;
+  request.options = request.type == "patchcore"
+                        ? nlohmann::json{{"coreset_ratio", 0.5}}
+                        : nlohmann::json{{"n_features", 20}};
+  TrainingSet normal = load_training_set(paths, request.preprocess);
+  LoadedModel trained;
+  trained.model = train_model(request, normal);
+  trained.info.type = request.type;
+  trained.info.preprocess = request.preprocess;
+  trained.info.backbone = request.backbone;
+  trained.info.backbone_sha256 = trained.model->backbone()->sha256();
+  trained.info.calibration.image_threshold = 1.0f;
+
+  testing::TempDir dir;
+  std::string path = (dir / "m.vigil").string();
+  save_model(path, *trained.model, trained.info);
+  Detector before(std::move(trained));
+  auto after = Detector::open(path);
+
+  std::vector<cv::Mat> images = {read_image(paths[0]), read_image(paths[5])};
+  RawOutput a = before.score_raw(images);
+  RawOutput b = after->score_raw(images);
+  ASSERT_EQ(a.anomaly_maps.size(), b.anomaly_maps.size());
+  for (std::size_t i = 0; i < a.anomaly_maps.size(); ++i) {
+    ASSERT_NEAR(a.anomaly_maps[i], b.anomaly_maps[i], 1e-6);
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_NEAR(a.image_scores[i], b.image_scores[i], 1e-6);
+  }
+  EXPECT_EQ(after->info().type, GetParam());
+
+  // Another file in the backbone's place is refused, naming it.
+  std::string other = (dir / "other.onnx").string();
+  fs::copy_file(shared / "backbones" /
+                    "coral_tf2_mobilenet_v2_1.0_224_fp32_dequantized.onnx",
+                other);
+  try {
+    Detector::open(path, {other, 1});
+    FAIL() << "expected vigil::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("SHA-256"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(other), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TrainedModelFile,
+                         ::testing::Values("patchcore", "padim"));
+
+}  // namespace
+}  // namespace vigil
