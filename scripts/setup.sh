@@ -25,6 +25,8 @@ want_storage=0
 sudo_cmd=()
 [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# A rustup install outside PATH (a non-login shell in CI) still counts.
+export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
