@@ -9,8 +9,6 @@ void register_builtin_models() {
   std::call_once(once, [] {
     register_patchcore();
     register_padim();
-    register_fastflow();
-    register_efficientad();
   });
 }
 

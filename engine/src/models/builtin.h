@@ -10,7 +10,5 @@ void register_builtin_models();
 // One per model type, each defined beside its model.
 void register_patchcore();
 void register_padim();
-void register_fastflow();
-void register_efficientad();
 
 }  // namespace vigil
