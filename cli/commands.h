@@ -12,6 +12,5 @@ void add_predict_command(CLI::App& app);
 #ifdef VIGIL_HAVE_SERVICE
 void add_serve_command(CLI::App& app);
 #endif
-void add_export_command(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -31,7 +31,6 @@ int main(int argc, char** argv) {
 #ifdef VIGIL_HAVE_SERVICE
   vigil::cli::add_serve_command(app);
 #endif
-  vigil::cli::add_export_command(app);
 
   try {
     app.parse(argc, argv);
