@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backbone/graph_cut.h"
+#include "common/ort_util.h"
 #include "vigil/error.h"
 
 namespace vigil {
@@ -37,12 +38,6 @@ std::string hex_sha256(const std::string& bytes) {
     hex += pair;
   }
   return hex;
-}
-
-// One ONNX Runtime environment per process, as its documentation asks.
-Ort::Env& ort_env() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "vigil");
-  return env;
 }
 
 class OrtBackbone : public Backbone {
@@ -74,12 +69,7 @@ class OrtBackbone : public Backbone {
 
   std::vector<FeatureMap> extract(const float* images, int n, int height,
                                   int width) const override {
-    std::array<std::int64_t, 4> shape = {n, 3, height, width};
-    Ort::MemoryInfo memory =
-        Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-    Ort::Value input = Ort::Value::CreateTensor<float>(
-        memory, const_cast<float*>(images), std::size_t(n) * 3 * height * width,
-        shape.data(), shape.size());
+    Ort::Value input = image_tensor(images, n, height, width);
 
     std::vector<const char*> output_names;
     for (const std::string& layer : options_.layers) {

@@ -4,19 +4,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "common/stopwatch.h"
 #include "vigil/error.h"
 
 namespace vigil {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
-
-}  // namespace
 
 std::unique_ptr<Detector> Detector::open(const std::string& model_path,
                                          const LoadOptions& options) {

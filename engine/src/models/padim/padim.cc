@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <Eigen/Dense>
 
+#include "common/stopwatch.h"
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
@@ -19,7 +20,6 @@
 namespace vigil {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using RowMatrix =
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 

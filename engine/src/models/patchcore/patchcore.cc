@@ -11,6 +11,7 @@
 #include <faiss/index_io.h>
 #include <spdlog/spdlog.h>
 
+#include "common/stopwatch.h"
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
@@ -23,7 +24,6 @@
 namespace vigil {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using idx_t = faiss::Index::idx_t;
 
 double ms_since(Clock::time_point start) {

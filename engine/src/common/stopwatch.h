@@ -1,0 +1,16 @@
+// Wall-clock timing of pipeline stages, in milliseconds.
+#pragma once
+
+#include <chrono>
+
+namespace vigil {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds from `start` to now.
+inline double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+}  // namespace vigil
