@@ -9,6 +9,8 @@ void register_builtin_models() {
   std::call_once(once, [] {
     register_patchcore();
     register_padim();
+    register_fastflow();
+    register_efficientad();
   });
 }
 

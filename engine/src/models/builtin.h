@@ -10,5 +10,7 @@ void register_builtin_models();
 // One per model type, each defined beside its model.
 void register_patchcore();
 void register_padim();
+void register_fastflow();
+void register_efficientad();
 
 }  // namespace vigil
