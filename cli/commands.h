@@ -9,6 +9,8 @@ namespace vigil::cli {
 void add_train_command(CLI::App& app);
 void add_test_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
 #ifdef VIGIL_HAVE_SERVICE
 void add_serve_command(CLI::App& app);
 #endif

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   vigil::cli::add_train_command(app);
   vigil::cli::add_test_command(app);
   vigil::cli::add_predict_command(app);
+  vigil::cli::add_export_command(app);
+  vigil::cli::add_distill_command(app);
 #ifdef VIGIL_HAVE_SERVICE
   vigil::cli::add_serve_command(app);
 #endif

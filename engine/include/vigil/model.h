@@ -93,6 +93,8 @@ struct LoadOptions {
 
 // Throws vigil::Error naming the file: missing, corrupt, an unknown model
 // type, or a backbone whose SHA-256 differs from the one trained with.
+// A path ending in ".onnx" loads a file made by export_onnx() instead
+// (vigil/export.h): its model runs the whole graph on ONNX Runtime.
 LoadedModel load_model(const std::string& path,
                        const LoadOptions& options = {});
 

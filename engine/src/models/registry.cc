@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "export/onnx_model.h"
 #include "models/builtin.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
@@ -124,6 +125,7 @@ void save_model(const std::string& path, const Model& model,
 }
 
 LoadedModel load_model(const std::string& path, const LoadOptions& options) {
+  if (is_onnx_path(path)) return load_onnx_model(path, options);
   auto start = std::chrono::steady_clock::now();
   TensorFile file = TensorFile::load(path);
   auto it = file.metadata.find("vigil");
