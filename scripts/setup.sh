@@ -32,7 +32,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 debian_packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
-  libopencv-dev libfaiss-dev libeigen3-dev libtorch-dev
+  libopencv-dev libfaiss-dev libopenblas0-openmp libeigen3-dev libtorch-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libcli11-dev
   libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
