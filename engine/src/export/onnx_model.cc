@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ort_util.h"
-#include "common/stopwatch.h"
 #include "vigil/error.h"
+#include "vigil/stopwatch.h"
 
 namespace vigil {
 namespace {

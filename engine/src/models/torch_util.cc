@@ -14,8 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/stopwatch.h"
 #include "vigil/error.h"
+#include "vigil/stopwatch.h"
 
 namespace vigil {
 namespace {

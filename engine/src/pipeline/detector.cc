@@ -4,8 +4,8 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "common/stopwatch.h"
 #include "vigil/error.h"
+#include "vigil/stopwatch.h"
 
 namespace vigil {
 

@@ -4,9 +4,9 @@
 
 #include <torch/torch.h>
 
-#include "common/stopwatch.h"
 #include "models/torch_util.h"
 #include "vigil/error.h"
+#include "vigil/stopwatch.h"
 
 namespace vigil {
 namespace {

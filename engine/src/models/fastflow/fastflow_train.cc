@@ -8,13 +8,13 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "common/stopwatch.h"
 #include "models/builtin.h"
 #include "models/fastflow/fastflow_model.h"
 #include "models/gradient_options.h"
 #include "models/torch_util.h"
 #include "vigil/error.h"
 #include "vigil/fastflow.h"
+#include "vigil/stopwatch.h"
 #include "vigil/training.h"
 
 namespace vigil {

@@ -8,13 +8,13 @@
 #include <spdlog/spdlog.h>
 #include <Eigen/Dense>
 
-#include "common/stopwatch.h"
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
 #include "models/options.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
+#include "vigil/stopwatch.h"
 #include "vigil/training.h"
 
 namespace vigil {

@@ -1,4 +1,10 @@
 // Wall-clock timing of pipeline stages, in milliseconds.
+//
+//   auto start = vigil::Clock::now();
+//   ...
+//   double elapsed_ms = vigil::ms_since(start);
+//
+// Thread-safe: no state.
 #pragma once
 
 #include <chrono>
