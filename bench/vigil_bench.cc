@@ -1,49 +1,53 @@
-// vigil_bench: stage timings, training time, peak memory and exact-vs-
-// approximate search quality, printed as a table. See README.md.
+// vigil_bench: per model, the time per image of each stage at batch 1 and
+// at batch 8, the training time, the memory it holds, and for PatchCore the
+// test-set AUROC of exact against approximate nearest-neighbour search.
+// Google Benchmark runs and reports it; each figure is a counter. See
+// README.md in this folder.
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 
 #include "vigil/dataset.h"
 #include "vigil/detector.h"
 #include "vigil/evaluate.h"
 #include "vigil/image_io.h"
+#include "vigil/stopwatch.h"
 #include "vigil/training.h"
 
 namespace {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using vigil::Clock;
+using vigil::ms_since;
 
 struct BenchConfig {
-  std::string label;
+  std::string label;  // benchmark name prefix, no spaces
   std::string type;
   nlohmann::json options;
+  std::string exact_label;  // for approximate search: its exact twin
 };
 
-struct Flags {
+struct Setup {
   std::string dataset;
   std::string backbone;
   std::vector<std::string> layers{"365", "426"};
-  std::vector<std::string> models{"padim", "patchcore"};
-  int repeats = 30;
   int threads = 0;
-  bool auroc = true;
 };
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
+Setup& setup() {
+  static Setup s;
+  return s;
 }
 
 double peak_rss_mb() {
@@ -52,158 +56,193 @@ double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;
 }
 
-// Median of per-image stage times over `repeats` calls at `batch`.
-vigil::Timings stage_times(const vigil::Detector& detector,
-                           const std::vector<std::string>& paths, int batch,
-                           int repeats) {
-  std::vector<vigil::Timings> runs;
-  std::vector<double> decode;
-  for (int r = 0; r < repeats; ++r) {
-    std::vector<cv::Mat> images;
-    auto start = Clock::now();
-    for (int i = 0; i < batch; ++i) {
-      images.push_back(
-          vigil::read_image(paths[(r * batch + i) % paths.size()]));
-    }
-    decode.push_back(ms_since(start) / batch);
-    auto total = Clock::now();
-    vigil::Timings t;
-    std::vector<vigil::Verdict> v = detector.predict_batch(images);
-    t = v[0].timings;
-    t.total_ms = ms_since(total);
-    runs.push_back(t);
-  }
-  auto median = [&](auto field) {
-    std::vector<double> values;
-    for (const vigil::Timings& t : runs) values.push_back(field(t) / batch);
-    std::nth_element(values.begin(), values.begin() + values.size() / 2,
-                     values.end());
-    return values[values.size() / 2];
-  };
-  vigil::Timings m;
-  m.preprocess_ms = median([](const auto& t) { return t.preprocess_ms; });
-  m.backbone_ms = median([](const auto& t) { return t.backbone_ms; });
-  m.scoring_ms = median([](const auto& t) { return t.scoring_ms; });
-  m.postprocess_ms = median([](const auto& t) { return t.postprocess_ms; });
-  m.total_ms = median([](const auto& t) { return t.total_ms; });
-  std::nth_element(decode.begin(), decode.begin() + decode.size() / 2,
-                   decode.end());
-  std::printf(
-      "  batch %-2d decode %6.2f  preprocess %6.2f  backbone %6.2f  "
-      "scoring %6.2f  post %6.2f  | model total %6.2f  end-to-end "
-      "%6.2f ms/image\n",
-      batch, decode[decode.size() / 2], m.preprocess_ms, m.backbone_ms,
-      m.scoring_ms, m.postprocess_ms, m.total_ms,
-      m.total_ms + decode[decode.size() / 2]);
-  return m;
+double rss_mb() {
+  long pages = 0, resident = 0;
+  std::ifstream("/proc/self/statm") >> pages >> resident;
+  return resident * double(sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
-void bench_model(const Flags& flags, const BenchConfig& config,
-                 const vigil::Dataset& dataset) {
+const vigil::Dataset& dataset() {
+  static vigil::Dataset d = vigil::load_mvtec(setup().dataset);
+  return d;
+}
+
+struct Trained {
+  std::unique_ptr<vigil::Detector> detector;
+  double train_s = 0.0;
+  double held_mb = 0.0;  // resident memory the training left behind
+  int n_images = 0;
+};
+
+std::map<std::string, Trained>& trained() {
+  static std::map<std::string, Trained> t;
+  return t;
+}
+
+// Trains `config` on the dataset's normal images once per process.
+const Trained& train(const BenchConfig& config) {
+  auto it = trained().find(config.label);
+  if (it != trained().end()) return it->second;
+
   vigil::TrainRequest request;
   request.type = config.type;
-  request.backbone = {flags.backbone, flags.layers, flags.threads};
+  request.backbone = {setup().backbone, setup().layers, setup().threads};
   request.options = config.options;
   std::vector<std::string> paths;
-  for (const vigil::Sample& s : dataset.train) paths.push_back(s.image_path);
+  for (const vigil::Sample& s : dataset().train) paths.push_back(s.image_path);
 
+  double rss_before = rss_mb();
   auto start = Clock::now();
   vigil::TrainingSet normal =
       vigil::load_training_set(paths, request.preprocess);
   auto model = vigil::train_model(request, normal);
-  double train_s = ms_since(start) / 1000.0;
+  Trained t;
+  t.train_s = ms_since(start) / 1000.0;
   normal = {};
+  t.held_mb = rss_mb() - rss_before;
+  t.n_images = int(paths.size());
 
   vigil::LoadedModel loaded;
   loaded.info.type = config.type;
   loaded.info.preprocess = request.preprocess;
   loaded.model = std::move(model);
-  vigil::Detector detector(std::move(loaded));
-  std::printf("\n%s: trained on %zu images in %.1f s, peak memory %.0f MB\n",
-              config.label.c_str(), paths.size(), train_s, peak_rss_mb());
-  std::vector<std::string> test_paths;
-  for (const vigil::Sample& s : dataset.test) {
-    test_paths.push_back(s.image_path);
-  }
-  stage_times(detector, test_paths, 1, flags.repeats);
-  stage_times(detector, test_paths, 8, std::max(3, flags.repeats / 4));
-  if (flags.auroc) {
-    vigil::ScoredSet scored = vigil::score_samples(detector, dataset.test);
-    vigil::Metrics m = vigil::compute_metrics(scored, {});
-    std::printf(
-        "  image AUROC %.4f  pixel AUROC %.4f  AUPRO %.4f on %d "
-        "test images\n",
-        m.image_auroc, m.pixel_auroc, m.aupro, m.n_images);
-  }
-  std::printf("  peak memory %.0f MB\n", peak_rss_mb());
-  std::fflush(stdout);
+  t.detector = std::make_unique<vigil::Detector>(std::move(loaded));
+  return trained().emplace(config.label, std::move(t)).first->second;
 }
 
-std::vector<BenchConfig> configs_for(const std::string& model) {
-  if (model == "padim") {
-    return {{"PaDiM (100 features)", "padim", {{"n_features", 100}}}};
-  }
-  if (model == "patchcore") {
-    nlohmann::json base = {{"coreset_ratio", 0.01}};
-    nlohmann::json hnsw = base, ivf = base;
-    hnsw["search"] = "hnsw";
-    ivf["search"] = "ivf";
-    return {{"PatchCore exact search (coreset 1%)", "patchcore", base},
-            {"PatchCore HNSW search (coreset 1%)", "patchcore", hnsw},
-            {"PatchCore IVF search (coreset 1%)", "patchcore", ivf}};
-  }
-  return {};
+void bench_train(benchmark::State& state, const BenchConfig& config) {
+  for (auto _ : state) train(config);
+  const Trained& t = train(config);
+  state.counters["train_s"] = t.train_s;
+  state.counters["train_images"] = t.n_images;
+  state.counters["held_MB"] = t.held_mb;
+  state.counters["peak_MB"] = peak_rss_mb();
 }
 
-// Each configuration in a child process: its peak memory is its own and a
-// crash in one does not hide the others.
-void run_isolated(const Flags& flags, const BenchConfig& config,
-                  const vigil::Dataset& dataset) {
-  std::fflush(stdout);
-  pid_t child = fork();
-  if (child == 0) {
-    try {
-      bench_model(flags, config, dataset);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: %s\n", config.label.c_str(), e.what());
-      _exit(1);
+// Decodes `batch` test images and scores them, per iteration; the stage
+// counters are milliseconds per image.
+void bench_predict(benchmark::State& state, const BenchConfig& config) {
+  const vigil::Detector& detector = *train(config).detector;
+  const std::vector<vigil::Sample>& test = dataset().test;
+  const int batch = int(state.range(0));
+  double decode = 0, pre = 0, backbone = 0, scoring = 0, post = 0;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    auto start = Clock::now();
+    std::vector<cv::Mat> images;
+    for (int i = 0; i < batch; ++i, ++next) {
+      images.push_back(vigil::read_image(test[next % test.size()].image_path));
     }
-    _exit(0);
+    decode += ms_since(start);
+    std::vector<vigil::Verdict> v = detector.predict_batch(images);
+    pre += v[0].timings.preprocess_ms;
+    backbone += v[0].timings.backbone_ms;
+    scoring += v[0].timings.scoring_ms;
+    post += v[0].timings.postprocess_ms;
   }
-  int status = 0;
-  waitpid(child, &status, 0);
+  const double images = double(state.iterations()) * batch;
+  state.SetItemsProcessed(std::int64_t(images));
+  state.counters["decode_ms"] = decode / images;
+  state.counters["preprocess_ms"] = pre / images;
+  state.counters["backbone_ms"] = backbone / images;
+  state.counters["scoring_ms"] = scoring / images;
+  state.counters["post_ms"] = post / images;
+  state.counters["total_ms"] =
+      (decode + pre + backbone + scoring + post) / images;
+}
+
+std::map<std::string, double>& image_aurocs() {
+  static std::map<std::string, double> a;
+  return a;
+}
+
+void bench_quality(benchmark::State& state, const BenchConfig& config) {
+  vigil::Metrics m;
+  for (auto _ : state) {
+    vigil::ScoredSet scored =
+        vigil::score_samples(*train(config).detector, dataset().test);
+    m = vigil::compute_metrics(scored, {});
+  }
+  image_aurocs()[config.label] = m.image_auroc;
+  state.counters["image_AUROC"] = m.image_auroc;
+  state.counters["pixel_AUROC"] = m.pixel_auroc;
+  state.counters["AUPRO"] = m.aupro;
+  state.counters["test_images"] = m.n_images;
+  auto exact = image_aurocs().find(config.exact_label);
+  if (exact != image_aurocs().end()) {
+    state.counters["AUROC_minus_exact"] = m.image_auroc - exact->second;
+  }
+}
+
+std::vector<BenchConfig> configs() {
+  nlohmann::json base = {{"coreset_ratio", 0.01}, {"projection_dim", 32}};
+  nlohmann::json hnsw = base, ivf = base;
+  base["search"] = "exact";
+  hnsw["search"] = "hnsw";
+  ivf["search"] = "ivf";
+  return {{"padim", "padim", {{"n_features", 100}}, ""},
+          {"patchcore_exact", "patchcore", base, ""},
+          {"patchcore_hnsw", "patchcore", hnsw, "patchcore_exact"},
+          {"patchcore_ivf", "patchcore", ivf, "patchcore_exact"}};
+}
+
+// In the order Google Benchmark runs them: a configuration's training, its
+// quality, then its speed at batch 1 and 8.
+void register_benchmarks() {
+  for (const BenchConfig& c : configs()) {
+    benchmark::RegisterBenchmark((c.label + "/train").c_str(), bench_train, c)
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond);
+    benchmark::RegisterBenchmark((c.label + "/test_set").c_str(), bench_quality,
+                                 c)
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond);
+    benchmark::RegisterBenchmark((c.label + "/predict").c_str(), bench_predict,
+                                 c)
+        ->Arg(1)
+        ->Arg(8)
+        ->ArgName("batch")
+        ->MinTime(5.0)
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+// Our flags (--dataset=, --backbone=, --threads=) are taken out before
+// Google Benchmark reads the rest (--benchmark_filter= and the like).
+void parse_own_flags(int& argc, char** argv) {
+  fs::path shared =
+      std::getenv("VIGIL_SHARED") ? std::getenv("VIGIL_SHARED") : "../shared";
+  setup().dataset = (shared / "datasets" / "magnetic_tile").string();
+  setup().backbone =
+      (shared / "backbones" / "mobilenetv2-fp32-dequantized.onnx").string();
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--dataset=", 0) == 0) {
+      setup().dataset = arg.substr(10);
+    } else if (arg.rfind("--backbone=", 0) == 0) {
+      setup().backbone = arg.substr(11);
+    } else if (arg.rfind("--threads=", 0) == 0) {
+      setup().threads = std::stoi(arg.substr(10));
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  fs::path shared =
-      std::getenv("VIGIL_SHARED") ? std::getenv("VIGIL_SHARED") : "../shared";
-  Flags flags;
-  flags.dataset = (shared / "datasets" / "magnetic_tile").string();
-  flags.backbone =
-      (shared / "backbones" / "mobilenetv2-fp32-dequantized.onnx").string();
-  CLI::App app{"vigil_bench: speed of each stage, per model"};
-  app.add_option("--dataset", flags.dataset)->capture_default_str();
-  app.add_option("--backbone", flags.backbone)->capture_default_str();
-  app.add_option("--layers", flags.layers)->delimiter(',');
-  app.add_option("--models", flags.models, "padim, patchcore")->delimiter(',');
-  app.add_option("--repeats", flags.repeats)->capture_default_str();
-  app.add_option("--threads", flags.threads, "0: all cores");
-  app.add_flag("!--no-auroc", flags.auroc, "skip the test-set AUROC");
-  CLI11_PARSE(app, argc, argv);
+  parse_own_flags(argc, argv);
   spdlog::set_level(spdlog::level::warn);
-
-  vigil::Dataset dataset = vigil::load_mvtec(flags.dataset);
-  std::printf(
-      "vigil_bench: %s, backbone %s, %u hardware threads, "
-      "224 x 224 input\n",
-      flags.dataset.c_str(), flags.backbone.c_str(),
-      std::thread::hardware_concurrency());
-  for (const std::string& model : flags.models) {
-    for (const BenchConfig& config : configs_for(model)) {
-      run_isolated(flags, config, dataset);
-    }
-  }
+  benchmark::AddCustomContext("dataset", setup().dataset);
+  benchmark::AddCustomContext("backbone", setup().backbone);
+  benchmark::AddCustomContext("input", "224 x 224");
+  register_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
   return 0;
 }
