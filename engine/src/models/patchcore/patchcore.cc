@@ -9,9 +9,9 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <omp.h>
 #include <spdlog/spdlog.h>
 
-#include "common/stopwatch.h"
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
@@ -19,12 +19,31 @@
 #include "models/patchcore/coreset.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
+#include "vigil/stopwatch.h"
 #include "vigil/training.h"
 
 namespace vigil {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
+
+// Sets the calling thread's OpenMP thread count for its lifetime (0: leave
+// it), which FAISS and OpenBLAS read at each call.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int n) : saved_(omp_get_max_threads()), set_(n > 0) {
+    if (set_) omp_set_num_threads(n);
+  }
+  ~OmpThreads() {
+    if (set_) omp_set_num_threads(saved_);
+  }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int saved_;
+  bool set_;
+};
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start)
@@ -93,6 +112,7 @@ class PatchCore : public Model {
     VIGIL_ASSERT(e.d == d_);
 
     const std::int64_t patches = std::int64_t(e.n) * e.h * e.w;
+    OmpThreads threads(options_.search_threads);
     std::vector<float> distances(patches);
     std::vector<idx_t> nearest(patches);
     index_->search(patches, e.data.data(), 1, distances.data(), nearest.data());
@@ -252,6 +272,7 @@ PatchCoreOptions patchcore_options_from_json(const nlohmann::json& j) {
   reader.read("ivf_nlist", o.ivf_nlist);
   reader.read("ivf_nprobe", o.ivf_nprobe);
   reader.read("sigma", o.sigma);
+  reader.read("search_threads", o.search_threads);
   reader.reject_unknown();
   require_option(o.coreset_ratio > 0 && o.coreset_ratio <= 1, "patchcore",
                  "coreset_ratio", "must be in (0, 1]");
@@ -259,6 +280,8 @@ PatchCoreOptions patchcore_options_from_json(const nlohmann::json& j) {
                  "patchcore", "search", "must be exact, hnsw or ivf");
   require_option(o.num_neighbors >= 1, "patchcore", "num_neighbors",
                  "must be at least 1");
+  require_option(o.search_threads >= 0, "patchcore", "search_threads",
+                 "must be 0 (all cores) or more");
   return o;
 }
 
@@ -271,7 +294,8 @@ nlohmann::json to_json(const PatchCoreOptions& o) {
           {"ef_search", o.ef_search},
           {"ivf_nlist", o.ivf_nlist},
           {"ivf_nprobe", o.ivf_nprobe},
-          {"sigma", o.sigma}};
+          {"sigma", o.sigma},
+          {"search_threads", o.search_threads}};
 }
 
 void register_patchcore() {
