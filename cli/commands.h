@@ -13,6 +13,8 @@ void add_export_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
 #ifdef VIGIL_HAVE_SERVICE
 void add_serve_command(CLI::App& app);
+void add_model_command(CLI::App& app);
+void add_dataset_command(CLI::App& app);
 #endif
 
 }  // namespace vigil::cli

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   vigil::cli::add_distill_command(app);
 #ifdef VIGIL_HAVE_SERVICE
   vigil::cli::add_serve_command(app);
+  vigil::cli::add_model_command(app);
+  vigil::cli::add_dataset_command(app);
 #endif
 
   try {
