@@ -1,4 +1,5 @@
-# make demo   train, test and picture PatchCore and PaDiM on real images
+# make demo   train, test and picture PatchCore and PaDiM on real images,
+#             then serve a replayed folder into a local ReductStore
 # make test   build and run the whole test suite (CTest)
 # make bench  print the speed figures
 # Each target installs what is missing first (scripts/setup.sh).
@@ -29,7 +30,8 @@ test: deps-storage $(BUILD)/build.ninja
 	bash scripts/check-format.sh
 	ctest --test-dir $(BUILD) --output-on-failure -j 2 --timeout 900
 
-demo: build
+demo: deps-storage $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
 	bash scripts/demo.sh $(BUILD)
 
 bench: build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on real images: train PatchCore and PaDiM on magnetic_tile
 # with the shared MobileNetV2, test both, write predictions and pictures for
-# the test set, and print the metrics.
+# the test set, and print the metrics; then serve the test images through
+# the PaDiM model into a local ReductStore (scripts/demo_serve.sh).
 #   scripts/demo.sh [BUILD_DIR]       (make demo)
 # Environment: VIGIL_SHARED (default ../shared), DEMO_OUT (default out/demo).
 set -euo pipefail
@@ -47,5 +48,8 @@ for name in patchcore padim; do
     --json "$out/$name-metrics.json"
   predict "$name"
 done
+echo
+echo "== serving the test images through padim into a local ReductStore"
+DEMO_OUT="$out" bash scripts/demo_serve.sh "$build" "$out/padim.vigil"
 echo
 echo "demo finished in $(( $(date +%s) - start )) s; results in $out/"
