@@ -178,10 +178,13 @@ std::vector<BenchConfig> configs() {
   nlohmann::json base = {{"coreset_ratio", 0.01}, {"projection_dim", 32}};
   nlohmann::json hnsw = base, ivf = base;
   base["search"] = "exact";
+  nlohmann::json all_cores = base;
+  all_cores["search_threads"] = 0;
   hnsw["search"] = "hnsw";
   ivf["search"] = "ivf";
   return {{"padim", "padim", {{"n_features", 100}}, ""},
           {"patchcore_exact", "patchcore", base, ""},
+          {"patchcore_exact_all_cores", "patchcore", all_cores, ""},
           {"patchcore_hnsw", "patchcore", hnsw, "patchcore_exact"},
           {"patchcore_ivf", "patchcore", ivf, "patchcore_exact"}};
 }
