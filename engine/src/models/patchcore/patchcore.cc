@@ -1,7 +1,6 @@
 #include "vigil/patchcore.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include <faiss/IndexFlat.h>
@@ -9,14 +8,15 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
-#include <omp.h>
 #include <spdlog/spdlog.h>
 
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
+#include "models/omp_threads.h"
 #include "models/options.h"
 #include "models/patchcore/coreset.h"
+#include "models/patchcore/ivf_search.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
 #include "vigil/stopwatch.h"
@@ -26,29 +26,6 @@ namespace vigil {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
-
-// Sets the calling thread's OpenMP thread count for its lifetime (0: leave
-// it), which FAISS and OpenBLAS read at each call.
-class OmpThreads {
- public:
-  explicit OmpThreads(int n) : saved_(omp_get_max_threads()), set_(n > 0) {
-    if (set_) omp_set_num_threads(n);
-  }
-  ~OmpThreads() {
-    if (set_) omp_set_num_threads(saved_);
-  }
-  OmpThreads(const OmpThreads&) = delete;
-  OmpThreads& operator=(const OmpThreads&) = delete;
-
- private:
-  int saved_;
-  bool set_;
-};
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
 
 const EmbeddingOptions kEmbedding{true, Upsample::kBilinear};
 
@@ -87,7 +64,11 @@ class PatchCore : public Model {
         memory_bank_(std::move(memory_bank)),
         d_(d),
         index_(index ? std::move(index)
-                     : build_index(options_, memory_bank_, d)) {}
+                     : build_index(options_, memory_bank_, d)) {
+    if (auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(index_.get())) {
+      ivf_search_ = std::make_unique<IvfSearch>(*ivf);
+    }
+  }
 
   std::string type() const override { return "patchcore"; }
   const Backbone* backbone() const override { return backbone_.get(); }
@@ -115,7 +96,13 @@ class PatchCore : public Model {
     OmpThreads threads(options_.search_threads);
     std::vector<float> distances(patches);
     std::vector<idx_t> nearest(patches);
-    index_->search(patches, e.data.data(), 1, distances.data(), nearest.data());
+    if (ivf_search_) {
+      ivf_search_->nearest(patches, e.data.data(), options_.ivf_nprobe,
+                           distances.data(), nearest.data());
+    } else {
+      index_->search(patches, e.data.data(), 1, distances.data(),
+                     nearest.data());
+    }
     for (float& v : distances) v = std::sqrt(std::max(v, 0.0f));
 
     RawOutput out{n, height, width, {}, {}};
@@ -145,7 +132,8 @@ class PatchCore : public Model {
     float top_score = grid[top];
     std::int64_t bank_size = memory_bank_.size() / d_;
     int k = std::min<std::int64_t>(options_.num_neighbors, bank_size);
-    if (k < 2) return top_score;
+    // An approximate search finds none where every probed list is empty.
+    if (k < 2 || nearest[top] < 0) return top_score;
 
     const float* bank_sample = memory_bank_.data() + nearest[top] * d_;
     std::vector<float> unused(k);
@@ -174,6 +162,7 @@ class PatchCore : public Model {
   std::vector<float> memory_bank_;  // bank x d, row-major, float32
   int d_;
   std::unique_ptr<faiss::Index> index_;
+  std::unique_ptr<IvfSearch> ivf_search_;  // for an IVF index_; borrows it
 };
 
 }  // namespace
