@@ -1,7 +1,6 @@
 #include "vigil/padim.h"
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <random>
 
@@ -11,6 +10,7 @@
 #include "models/anomaly_map.h"
 #include "models/builtin.h"
 #include "models/embedding.h"
+#include "models/omp_threads.h"
 #include "models/options.h"
 #include "vigil/error.h"
 #include "vigil/model.h"
@@ -23,11 +23,6 @@ namespace {
 using RowMatrix =
     Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start)
-      .count();
-}
-
 // anomalib upsamples PaDiM's deeper taps with nearest neighbours and does
 // not pool them.
 const EmbeddingOptions kEmbedding{false, Upsample::kNearest};
@@ -38,19 +33,60 @@ void select_channels(const float* patch, const std::vector<std::int64_t>& idx,
   for (std::size_t j = 0; j < idx.size(); ++j) out[j] = patch[idx[j]];
 }
 
+std::size_t packed_size(int d) { return std::size_t(d) * (d + 1) / 2; }
+
+// A d x d matrix A (row-major) as the rows of its upper triangle, each
+// off-diagonal entry holding A_rc + A_cr, so that x^T A x is
+// sum_r x_r (packed row r . x[r:]): half the memory and arithmetic of the
+// full matrix, and the same form for an A that rounding left asymmetric.
+void pack_upper(const float* full, int d, float* packed) {
+  for (int r = 0; r < d; ++r) {
+    *packed++ = full[r * d + r];
+    for (int c = r + 1; c < d; ++c)
+      *packed++ = full[r * d + c] + full[c * d + r];
+  }
+}
+
+// The symmetric matrix whose packed form is `packed`.
+void unpack_upper(const float* packed, int d, float* full) {
+  for (int r = 0; r < d; ++r) {
+    full[r * d + r] = *packed++;
+    for (int c = r + 1; c < d; ++c)
+      full[r * d + c] = full[c * d + r] = 0.5f * *packed++;
+  }
+}
+
+// x^T A x for A packed by pack_upper; x: d floats.
+float quadratic_form(const float* packed, const float* x, int d) {
+  float sum = 0.0f;
+  for (int r = 0; r < d; ++r) {
+    Eigen::Map<const Eigen::VectorXf> row(packed, d - r), tail(x + r, d - r);
+    sum += x[r] * row.dot(tail);
+    packed += d - r;
+  }
+  return sum;
+}
+
 class Padim : public Model {
  public:
   // mean: positions x d; inverse_covariance: positions x d x d (row-major).
   Padim(PadimOptions options, std::unique_ptr<Backbone> backbone,
         std::vector<std::int64_t> channels, int grid_h, int grid_w,
-        std::vector<float> mean, std::vector<float> inverse_covariance)
+        std::vector<float> mean, const float* inverse_covariance)
       : options_(options),
         backbone_(std::move(backbone)),
         channels_(std::move(channels)),
         grid_h_(grid_h),
         grid_w_(grid_w),
-        mean_(std::move(mean)),
-        inverse_covariance_(std::move(inverse_covariance)) {}
+        mean_(std::move(mean)) {
+    const int d = channels_.size();
+    const std::size_t positions = std::size_t(grid_h_) * grid_w_;
+    packed_inverse_.resize(positions * packed_size(d));
+    for (std::size_t p = 0; p < positions; ++p) {
+      pack_upper(inverse_covariance + p * d * d, d,
+                 packed_inverse_.data() + p * packed_size(d));
+    }
+  }
 
   std::string type() const override { return "padim"; }
   const Backbone* backbone() const override { return backbone_.get(); }
@@ -60,8 +96,13 @@ class Padim : public Model {
     std::int64_t d = channels_.size();
     file.put("channels", {d}, channels_.data());
     file.put("mean", {grid_h_, grid_w_, d}, mean_.data());
-    file.put("inverse_covariance", {grid_h_, grid_w_, d, d},
-             inverse_covariance_.data());
+    const std::size_t positions = std::size_t(grid_h_) * grid_w_;
+    std::vector<float> inverse(positions * d * d);
+    for (std::size_t p = 0; p < positions; ++p) {
+      unpack_upper(packed_inverse_.data() + p * packed_size(d), d,
+                   inverse.data() + p * d * d);
+    }
+    file.put("inverse_covariance", {grid_h_, grid_w_, d, d}, inverse.data());
   }
 
   RawOutput score(const float* images, int n, int height, int width,
@@ -76,7 +117,11 @@ class Padim : public Model {
                                std::to_string(e.w) + " differs from the " +
                                "trained one (another input size?)");
     }
-    std::vector<float> grid = mahalanobis_grid(e);
+    std::vector<float> grid;
+    {
+      OmpThreads threads(options_.scoring_threads);
+      grid = mahalanobis_grid(e);
+    }
 
     RawOutput out{n, height, width, {}, {}};
     out.anomaly_maps.resize(std::size_t(n) * height * width);
@@ -92,27 +137,26 @@ class Padim : public Model {
   }
 
  private:
-  // n x positions Mahalanobis distances, row-major.
+  // n x positions Mahalanobis distances, row-major. Each position's
+  // inverse covariance is read once for the whole batch.
   std::vector<float> mahalanobis_grid(const Embedding& e) const {
     const int d = channels_.size();
     const int positions = grid_h_ * grid_w_;
     std::vector<float> grid(std::size_t(e.n) * positions);
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < positions; ++p) {
-      RowMatrix delta(e.n, d);
-      for (int i = 0; i < e.n; ++i) {
-        select_channels(e.patch(i, p), channels_, delta.row(i).data());
-      }
-      Eigen::Map<const Eigen::RowVectorXf> mu(mean_.data() + std::size_t(p) * d,
-                                              d);
-      delta.rowwise() -= mu;
-      Eigen::Map<const RowMatrix> inverse(
-          inverse_covariance_.data() + std::size_t(p) * d * d, d, d);
-      Eigen::VectorXf squared =
-          (delta * inverse).cwiseProduct(delta).rowwise().sum();
-      for (int i = 0; i < e.n; ++i) {
-        grid[std::size_t(i) * positions + p] =
-            std::sqrt(std::max(squared[i], 0.0f));
+#pragma omp parallel
+    {
+      std::vector<float> delta(d);
+#pragma omp for schedule(static)
+      for (int p = 0; p < positions; ++p) {
+        const float* mu = mean_.data() + std::size_t(p) * d;
+        const float* inverse = packed_inverse_.data() + p * packed_size(d);
+        for (int i = 0; i < e.n; ++i) {
+          select_channels(e.patch(i, p), channels_, delta.data());
+          for (int j = 0; j < d; ++j) delta[j] -= mu[j];
+          float squared = quadratic_form(inverse, delta.data(), d);
+          grid[std::size_t(i) * positions + p] =
+              std::sqrt(std::max(squared, 0.0f));
+        }
       }
     }
     return grid;
@@ -123,7 +167,8 @@ class Padim : public Model {
   std::vector<std::int64_t> channels_;
   int grid_h_, grid_w_;
   std::vector<float> mean_;
-  std::vector<float> inverse_covariance_;
+  // positions x packed_size(d): each inverse covariance by pack_upper.
+  std::vector<float> packed_inverse_;
 };
 
 // Running sums per position, in double: sum of x and of x x^T.
@@ -213,7 +258,7 @@ std::unique_ptr<Model> train_padim(const TrainRequest& request,
                d, normal.n);
   return std::make_unique<Padim>(options, std::move(backbone),
                                  std::move(channels), grid_h, grid_w,
-                                 std::move(mean), std::move(inverse));
+                                 std::move(mean), inverse.data());
 }
 
 std::unique_ptr<Model> load_padim(const nlohmann::json& config,
@@ -229,8 +274,7 @@ std::unique_ptr<Model> load_padim(const nlohmann::json& config,
   return std::make_unique<Padim>(
       options, std::move(backbone),
       std::vector<std::int64_t>(channels, channels + d), h, w,
-      std::vector<float>(mu, mu + h * w * d),
-      std::vector<float>(inverse, inverse + h * w * d * d));
+      std::vector<float>(mu, mu + h * w * d), inverse);
 }
 
 }  // namespace
@@ -241,16 +285,21 @@ PadimOptions padim_options_from_json(const nlohmann::json& j) {
   reader.read("n_features", o.n_features);
   reader.read("epsilon", o.epsilon);
   reader.read("sigma", o.sigma);
+  reader.read("scoring_threads", o.scoring_threads);
   reader.reject_unknown();
   require_option(o.n_features >= 0, "padim", "n_features",
                  "must not be negative");
   require_option(o.epsilon > 0, "padim", "epsilon", "must be positive");
+  require_option(o.scoring_threads >= 0, "padim", "scoring_threads",
+                 "must be 0 (all cores) or more");
   return o;
 }
 
 nlohmann::json to_json(const PadimOptions& o) {
-  return {
-      {"n_features", o.n_features}, {"epsilon", o.epsilon}, {"sigma", o.sigma}};
+  return {{"n_features", o.n_features},
+          {"epsilon", o.epsilon},
+          {"sigma", o.sigma},
+          {"scoring_threads", o.scoring_threads}};
 }
 
 void register_padim() {
