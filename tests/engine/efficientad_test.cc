@@ -311,9 +311,16 @@ TEST(EfficientAdDistill, BadOptionsAreRefused) {
   EXPECT_THROW(distill_teacher(o), Error);
 }
 
-// A short run on real images: end to end, finite maps.
-TEST(EfficientAdTraining, MagneticTileEndToEnd) {
-  const auto root = testing::shared_dir() / "datasets" / "magnetic_tile";
+// A shared dataset and one of its defect folders.
+struct RealSet {
+  std::string name, defect;
+};
+
+class EfficientAdOnRealImages : public ::testing::TestWithParam<RealSet> {};
+
+// A short run on each shared dataset: end to end, finite maps.
+TEST_P(EfficientAdOnRealImages, ShortScheduleTrainsAndScores) {
+  const auto root = testing::shared_dir() / "datasets" / GetParam().name;
   std::vector<std::string> good = list_images((root / "train/good").string());
   good.resize(8);
   Preprocess p;
@@ -326,13 +333,18 @@ TEST(EfficientAdTraining, MagneticTileEndToEnd) {
 
   std::vector<std::string> probes = {
       list_images((root / "test/good").string())[0],
-      list_images((root / "test/break").string())[0]};
+      list_images((root / "test" / GetParam().defect).string())[0]};
   TrainingSet test = load_training_set(probes, p);
   RawOutput out = model->score(test.images.data(), 2, kSize, kSize);
 
   ASSERT_EQ(out.image_scores.size(), 2u);
   for (float v : out.anomaly_maps) ASSERT_TRUE(std::isfinite(v));
 }
+
+INSTANTIATE_TEST_SUITE_P(SharedDatasets, EfficientAdOnRealImages,
+                         ::testing::Values(RealSet{"magnetic_tile", "break"},
+                                           RealSet{"kolektorsdd", "defect"}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace vigil

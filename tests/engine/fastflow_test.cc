@@ -340,9 +340,17 @@ TEST(FastFlowTraining, NeedsABackbone) {
   EXPECT_THROW(train_fastflow(request({{"steps", 1}}), set, nullptr), Error);
 }
 
-// A short run on real images: it runs end to end and gives sane maps.
-TEST(FastFlowTraining, MagneticTileEndToEnd) {
-  const auto root = testing::shared_dir() / "datasets" / "magnetic_tile";
+// A shared dataset and one of its defect folders.
+struct RealSet {
+  std::string name, defect;
+};
+
+class FastFlowOnRealImages : public ::testing::TestWithParam<RealSet> {};
+
+// A short run on each shared dataset: it runs end to end, the loss falls
+// and the maps are log-likelihoods (finite, at most 0).
+TEST_P(FastFlowOnRealImages, ShortScheduleTrainsAndScores) {
+  const auto root = testing::shared_dir() / "datasets" / GetParam().name;
   std::vector<std::string> good = list_images((root / "train/good").string());
   good.resize(8);
   Preprocess p;
@@ -357,7 +365,7 @@ TEST(FastFlowTraining, MagneticTileEndToEnd) {
 
   std::vector<std::string> probes = {
       list_images((root / "test/good").string())[0],
-      list_images((root / "test/break").string())[0]};
+      list_images((root / "test" / GetParam().defect).string())[0]};
   TrainingSet test = load_training_set(probes, p);
   RawOutput out = model->score(test.images.data(), 2, 128, 128);
 
@@ -368,6 +376,11 @@ TEST(FastFlowTraining, MagneticTileEndToEnd) {
     ASSERT_LE(v, 0.0f);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(SharedDatasets, FastFlowOnRealImages,
+                         ::testing::Values(RealSet{"magnetic_tile", "break"},
+                                           RealSet{"kolektorsdd", "defect"}),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace vigil
