@@ -1,10 +1,12 @@
 // The model file: tensors round-trip; a trained model scores the same after
 // reloading; a different backbone is refused.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
+#include "common/sha256.h"
 #include "support/test_support.h"
 #include "vigil/detector.h"
 #include "vigil/error.h"
@@ -50,6 +52,71 @@ TEST(TensorFile, TruncatedFileIsAnErrorNamingIt) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
   }
+}
+
+// FIPS 180-2's example: SHA-256("abc").
+TEST(Sha256, MatchesTheStandardsExampleInPieces) {
+  const std::string expected =
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  EXPECT_EQ(hex_sha256("abc"), expected);
+  Sha256 h;
+  h.add("a", 1);
+  h.add("bc", 2);
+  EXPECT_EQ(h.hex(), expected);
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    TensorFile::load(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TensorFile, AlteredDataIsRefusedByItsChecksum) {
+  testing::TempDir dir;
+  TensorFile file;
+  std::vector<float> a(100, 0.25f);
+  file.put("a", {100}, a.data());
+  std::string path = (dir / "t.safetensors").string();
+  file.save(path);
+  EXPECT_EQ(TensorFile::load(path).metadata.count("vigil_data_sha256"), 0u);
+  {  // 0.25f is 0x3e800000; one changed byte keeps it finite
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put(char(0x3f));
+  }
+  std::string what = error_of(path);
+  EXPECT_NE(what.find(path), std::string::npos) << what;
+  EXPECT_NE(what.find("checksum"), std::string::npos) << what;
+}
+
+// A safetensors file as Python's save_file writes it (no checksum) with a
+// NaN in a float tensor: refused, since it would make every score NaN.
+TEST(TensorFile, NanInAFloatTensorIsRefused) {
+  testing::TempDir dir;
+  std::string path = (dir / "nan.safetensors").string();
+  std::string header =
+      R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  std::uint64_t size = header.size();
+  float values[2] = {1.0f, std::nanf("")};
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(&size), 8);
+    out << header;
+    out.write(reinterpret_cast<const char*>(values), sizeof(values));
+  }
+  std::string what = error_of(path);
+  EXPECT_NE(what.find(path), std::string::npos) << what;
+  EXPECT_NE(what.find("tensor 'w' holds NaN"), std::string::npos) << what;
+  values[1] = 2.0f;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + std::streamoff(size));
+    f.write(reinterpret_cast<const char*>(values), sizeof(values));
+  }
+  EXPECT_EQ(error_of(path), "");
 }
 
 class TrainedModelFile : public ::testing::TestWithParam<std::string> {};

@@ -46,10 +46,15 @@ class TensorFile {
   bool has(const std::string& name) const { return tensors.count(name) > 0; }
 
   // Throws vigil::Error naming the file on I/O failure. save() writes to a
-  // temporary file and renames it, so a crash never leaves half a model.
+  // temporary file and renames it, so a crash never leaves half a model,
+  // and records the SHA-256 of the data in the metadata
+  // ("vigil_data_sha256").
   void save(const std::string& path) const;
-  // Throws vigil::Error naming the file when it is missing, truncated or
-  // not a safetensors file.
+  // Throws vigil::Error naming the file when it is missing, truncated, not
+  // a safetensors file, its data differs from the recorded SHA-256 (files
+  // without one, e.g. from Python's safetensors, are not checked), or a
+  // float tensor holds NaN or infinity. The checksum is not kept in
+  // `metadata`.
   static TensorFile load(const std::string& path);
 };
 

@@ -1,18 +1,16 @@
 #include "vigil/backbone.h"
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include <onnxruntime_cxx_api.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "backbone/graph_cut.h"
 #include "common/ort_util.h"
+#include "common/sha256.h"
 #include "vigil/error.h"
 
 namespace vigil {
@@ -24,20 +22,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
-}
-
-std::string hex_sha256(const std::string& bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(),
-             nullptr);
-  std::string hex;
-  char pair[3];
-  for (unsigned int i = 0; i < size; ++i) {
-    std::snprintf(pair, sizeof(pair), "%02x", digest[i]);
-    hex += pair;
-  }
-  return hex;
 }
 
 class OrtBackbone : public Backbone {

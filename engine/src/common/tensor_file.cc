@@ -1,15 +1,43 @@
 #include "vigil/tensor_file.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/sha256.h"
 #include "vigil/error.h"
 
 namespace vigil {
 namespace {
+
+// The metadata key under which save() records the SHA-256 of the data
+// section, so that load() finds a file corrupted after it was written.
+constexpr const char* kDataChecksum = "vigil_data_sha256";
+
+std::string data_checksum(const std::map<std::string, Tensor>& tensors) {
+  Sha256 h;
+  for (const auto& [name, t] : tensors) h.add(t.bytes.data(), t.bytes.size());
+  return h.hex();
+}
+
+// A float that is NaN or infinite in a model is corruption, and would make
+// every score NaN: a verdict of "normal" that nothing flags.
+void check_finite(const std::string& path, const std::string& name,
+                  const Tensor& t) {
+  if (t.dtype != "F32") return;
+  const std::size_t n = t.bytes.size() / sizeof(float);
+  for (std::size_t i = 0; i < n; ++i) {
+    float v;
+    std::memcpy(&v, t.bytes.data() + i * sizeof(float), sizeof(float));
+    if (!std::isfinite(v)) {
+      throw Error(path,
+                  "tensor '" + name + "' holds NaN or infinity (corrupt file)");
+    }
+  }
+}
 
 std::size_t element_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
@@ -57,7 +85,9 @@ const Tensor& checked(const TensorFile& file, const std::string& name,
 
 nlohmann::json header_json(const TensorFile& file, std::uint64_t* data_size) {
   nlohmann::json header = nlohmann::json::object();
-  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  std::map<std::string, std::string> metadata = file.metadata;
+  metadata[kDataChecksum] = data_checksum(file.tensors);
+  header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
     header[name] = {{"dtype", t.dtype},
@@ -180,6 +210,17 @@ TensorFile TensorFile::load(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(path, std::string("bad header: ") + e.what());
   }
+  // Files written elsewhere (safetensors' save_file) carry no checksum.
+  auto checksum = file.metadata.find(kDataChecksum);
+  if (checksum != file.metadata.end()) {
+    if (checksum->second != data_checksum(file.tensors)) {
+      throw Error(path,
+                  "data does not match the checksum written with it "
+                  "(corrupt or altered file)");
+    }
+    file.metadata.erase(checksum);
+  }
+  for (const auto& [name, t] : file.tensors) check_finite(path, name, t);
   return file;
 }
 

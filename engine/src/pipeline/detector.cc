@@ -1,6 +1,7 @@
 #include "vigil/detector.h"
 
 #include <chrono>
+#include <cmath>
 
 #include <opencv2/imgproc.hpp>
 
@@ -51,6 +52,11 @@ std::vector<Verdict> Detector::predict_batch(
   for (std::size_t i = 0; i < rgb.size(); ++i) {
     Verdict& v = verdicts[i];
     v.raw_score = raw.image_scores[i];
+    // NaN compares false with the threshold: it would pass as "normal".
+    if (!std::isfinite(v.raw_score)) {
+      throw Error("model " + loaded_.info.name,
+                  "scored NaN or infinity (corrupt model or input)");
+    }
     v.pred_score = c.normalize_image(v.raw_score);
     v.pred_label = v.pred_score >= 0.5f;
     cv::Mat map(raw.height, raw.width, CV_32FC1,
