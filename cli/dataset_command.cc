@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <spdlog/spdlog.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include "commands.h"
 #include "reduct_flags.h"
@@ -75,18 +76,38 @@ std::uint64_t now_us() {
           .count());
 }
 
+// The mask as vigil stores it: a PNG of 0 and 255 at the frame's size,
+// whatever the format of the file (read_mask refuses another size).
+std::vector<std::uint8_t> mask_png_for(const std::string& mask_path,
+                                       const storage::Record& frame,
+                                       const std::string& frame_name) {
+  cv::Mat image = decode_image(frame.data, frame_name);
+  cv::Mat mask = read_mask(mask_path, image.size()) * 255;
+  std::vector<std::uint8_t> png;
+  cv::imencode(".png", mask, png);
+  return png;
+}
+
 void run_annotate(const AnnotateFlags& f) {
   storage::ReductClient client = f.reduct.client();
   const std::string entry = storage::entry_name(f.source);
-  if (!client.has_record(storage::kFramesBucket, entry, f.timestamp_us)) {
-    throw Error(f.reduct.url + " " + storage::kFramesBucket + "/" + entry,
-                "no frame at " + std::to_string(f.timestamp_us));
+  const std::string frame_name = f.reduct.url + " " + storage::kFramesBucket +
+                                 "/" + entry + " at " +
+                                 std::to_string(f.timestamp_us);
+  storage::Record frame;
+  try {
+    frame = client.read_record(storage::kFramesBucket, entry, f.timestamp_us);
+  } catch (const storage::StorageError& e) {
+    if (e.status() != 404) throw;
+    throw Error(frame_name, "no such frame");
   }
   storage::Annotation annotation{.label = f.label,
                                  .annotator = f.annotator,
                                  .annotated_at_us = now_us(),
                                  .note = f.note};
-  if (!f.mask.empty()) annotation.mask_png = read_file_bytes(f.mask);
+  if (!f.mask.empty()) {
+    annotation.mask_png = mask_png_for(f.mask, frame, frame_name);
+  }
   try {
     storage::store_annotation(client, f.source, f.timestamp_us, annotation,
                               f.replace);
@@ -117,8 +138,10 @@ void add_annotate(CLI::App& dataset) {
       ->required()
       ->check(CLI::IsMember({"normal", "anomalous"}));
   annotate->add_option("--mask", f->mask,
-                       "PNG at the frame's size, white = defect");
-  annotate->add_option("--annotator", f->annotator, "who (default: $USER)");
+                       "image at the frame's size, white = defect (stored as "
+                       "a 0/255 PNG)");
+  annotate->add_option("--annotator", f->annotator,
+                       "who (default: $USER, else unknown)");
   annotate->add_option("--note", f->note, "free text, one line");
   annotate->add_flag("--replace", f->replace,
                      "replace an earlier annotation of the frame");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +16,10 @@ namespace vigil::storage {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Later than any timestamp (ReductStore's are u64 microseconds; this is the
+// largest a signed 64-bit reader takes too).
+constexpr std::uint64_t kNoEnd = std::uint64_t(INT64_MAX);
 
 // What is known of one frame: its annotation's label, if any, and the
 // model's verdict, if it was read.
@@ -44,13 +49,16 @@ std::vector<Record> labels_in_range(ReductClient& client,
                                     const PullOptions& options) {
   QueryOptions query;
   query.start_us = options.since_us;
-  query.stop_us = options.until_us;
+  // An explicit stop: without one ReductStore stops at the entry's last
+  // record and refuses (422) a start after it, where no frame is the answer.
+  query.stop_us = options.until_us.value_or(kNoEnd);
   query.metadata_only = true;
   try {
     return client.query(bucket, entry, query);
   } catch (const StorageError& error) {
-    if (error.status() == 404) return {};
-    throw;
+    if (error.status() != 404) throw;
+    client.info();  // throws, naming the URL, unless it is a ReductStore
+    return {};
   }
 }
 
@@ -222,6 +230,17 @@ Selection parse_selection(const std::string& text, const std::string& what) {
 
 PullSummary pull_dataset(ReductClient& client, const PullOptions& options) {
   if (options.output_dir.empty()) throw Error("output", "no folder given");
+  if (options.since_us && options.until_us &&
+      *options.since_us >= *options.until_us) {
+    throw Error("since and until", "since must come before until");
+  }
+  std::error_code error;
+  if (fs::exists(options.output_dir, error) &&
+      !fs::is_empty(options.output_dir, error)) {
+    throw Error(options.output_dir,
+                "is not empty; pull into a new folder, so that no earlier "
+                "file mixes into the training set");
+  }
   const std::string entry = entry_name(options.source);
   make_dir(options.output_dir);
 

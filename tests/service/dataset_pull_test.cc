@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "service/service_support.h"
 #include "storage/reduct_server.h"
@@ -20,10 +23,12 @@ namespace vigil::storage {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::ReductServer;
 using testing::TempDir;
+using ::testing::ThrowsMessage;
 
 // Seconds since the epoch, from `date -u -d <time> +%s`.
 constexpr std::uint64_t kOct31Noon = 1793448000;  // 2026-10-31T12:00:00Z
@@ -106,13 +111,14 @@ class DatasetPullTest : public ::testing::Test {
 
   PullSummary pull(std::vector<Selection> selections,
                    std::optional<std::uint64_t> since_us = {},
-                   std::optional<std::uint64_t> until_us = {}) {
+                   std::optional<std::uint64_t> until_us = {},
+                   const std::string& folder = "pulled") {
     PullOptions options;
     options.source = kSource;
     options.since_us = since_us;
     options.until_us = until_us;
     options.selections = std::move(selections);
-    options.output_dir = (dir_ / "pulled").string();
+    options.output_dir = (dir_ / folder).string();
     return pull_dataset(client_, options);
   }
 
@@ -142,7 +148,7 @@ TEST_F(DatasetPullTest, ConfirmedNormalSinceADateAreExactlyThoseFrames) {
 
   // What vigil train reads: 2 normal images, one held out.
   FolderLayout layout;
-  layout.normal_dir = (root / "normal").string();
+  layout.normal_dir = (dir_ / "pulled" / "normal").string();
   Dataset dataset = load_folder(layout);
   EXPECT_EQ(dataset.train.size(), 1u);
   EXPECT_EQ(dataset.test.size(), 1u);
@@ -157,12 +163,13 @@ TEST_F(DatasetPullTest, ConfirmedAnomalousFramesComeWithTheirMasks) {
   // [start, 2026-11-02T10:00): the anomalous frame at 10:00 is left out.
   EXPECT_EQ(summary.normal, 3);
   EXPECT_EQ(summary.abnormal, 0);
-  summary = pull({Selection::kConfirmedAnomalous});
+  summary = pull({Selection::kConfirmedAnomalous}, std::nullopt, std::nullopt,
+                 "anomalous");
   EXPECT_EQ(summary.normal, 0);
   EXPECT_EQ(summary.abnormal, 1);
   EXPECT_EQ(summary.masks, 1);
 
-  const fs::path root = dir_ / "pulled";
+  const fs::path root = dir_ / "anomalous";
   EXPECT_THAT(names_in(root / "abnormal"),
               ElementsAre(name_of(kNov2At10, ".jpg")));
   EXPECT_THAT(names_in(root / "masks"),
@@ -171,7 +178,7 @@ TEST_F(DatasetPullTest, ConfirmedAnomalousFramesComeWithTheirMasks) {
             mask_png_);
 
   FolderLayout layout;
-  layout.normal_dir = (root / "normal").string();
+  layout.normal_dir = (dir_ / "pulled" / "normal").string();
   layout.abnormal_dir = (root / "abnormal").string();
   layout.mask_dir = (root / "masks").string();
   Dataset dataset = load_folder(layout);
@@ -203,6 +210,57 @@ TEST_F(DatasetPullTest, AnAnnotationWinsOverTheModelsVerdict) {
   EXPECT_EQ(summary.abnormal, 2);
   EXPECT_EQ(summary.masks, 1);  // the model's verdict has no mask
   EXPECT_EQ(summary.skipped, 1);
+}
+
+TEST_F(DatasetPullTest, ARangeAfterTheLastFrameIsEmpty) {
+  PullSummary summary = pull({Selection::kNormal, Selection::kAnomalous},
+                             parse_utc_time("2030-01-01", "--since"));
+  EXPECT_EQ(summary.normal + summary.abnormal + summary.skipped, 0);
+}
+
+TEST_F(DatasetPullTest, ANonEmptyFolderOrAnEmptyRangeIsRefused) {
+  pull({Selection::kNormal});
+  const std::string folder = (dir_ / "pulled").string();
+  EXPECT_THAT([&] { pull({Selection::kAnomalous}); },
+              ThrowsMessage<Error>(
+                  AllOf(HasSubstr(folder), HasSubstr("is not empty"))));
+  EXPECT_THAT([&] { pull({}, kNov2At9 * kUs, kNov2At9 * kUs, "other"); },
+              ThrowsMessage<Error>(HasSubstr("since must come before until")));
+}
+
+// `vigil dataset annotate`: a mask of another size or no image at all is
+// refused, naming the file; a good one is stored as a 0/255 PNG.
+TEST_F(DatasetPullTest, AnnotateOnTheCommandLineChecksTheMask) {
+  const std::string command =
+      (testing::binary_dir() / "vigil").string() +
+      " dataset annotate --reduct-url " + server_.url() + " --reduct-token " +
+      server_.client_options().api_token + " --source 'line 3' --timestamp " +
+      std::to_string(kNov3At8 * kUs) + " --label anomalous --mask ";
+  const std::string small = (dir_ / "small_mask.png").string();
+  cv::imwrite(small, cv::Mat(10, 10, CV_8UC1, cv::Scalar(255)));
+  const std::string text = (dir_ / "text_mask.png").string();
+  std::ofstream(text) << "not an image";
+  std::string output;
+  EXPECT_NE(testing::run_command(command + small + " 2>&1", &output), 0);
+  EXPECT_THAT(output, AllOf(HasSubstr(small), HasSubstr("mask is 10x10")));
+  output.clear();
+  EXPECT_NE(testing::run_command(command + text + " 2>&1", &output), 0);
+  EXPECT_THAT(output, HasSubstr(text));
+  EXPECT_FALSE(read_annotation(client_, kSource, kNov3At8 * kUs));
+
+  const fs::path good = mask_of(images_[5]);
+  output.clear();
+  ASSERT_EQ(testing::run_command(command + good.string() + " 2>&1", &output), 0)
+      << output;
+  std::optional<Annotation> stored =
+      read_annotation(client_, kSource, kNov3At8 * kUs);
+  ASSERT_TRUE(stored);
+  cv::Mat png = cv::imdecode(stored->mask_png, cv::IMREAD_UNCHANGED);
+  cv::Mat given = cv::imread(good.string(), cv::IMREAD_GRAYSCALE);
+  ASSERT_EQ(png.type(), CV_8UC1);
+  ASSERT_EQ(png.size(), given.size());
+  cv::Mat expected = given > 127;  // 0 or 255, as read_mask thresholds
+  EXPECT_EQ(cv::countNonZero(png != expected), 0);
 }
 
 TEST_F(DatasetPullTest, AServerThatIsDownIsNamedInTheError) {

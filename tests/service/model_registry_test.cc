@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
+
+#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -153,6 +156,32 @@ TEST_F(ModelRegistryTest, AServerThatIsDownIsNamedInTheError) {
     EXPECT_THAT(e.what(), HasSubstr(url));
     EXPECT_THAT(e.what(), HasSubstr("unreachable"));
   }
+}
+
+// Some other web server on the store's address: its 404 must not read as
+// "no models yet".
+TEST(ModelRegistryNotReductStoreTest, IsAnErrorNamingTheUrl) {
+  httplib::Server other;
+  other.set_error_handler([](const httplib::Request&, httplib::Response& r) {
+    r.status = 404;
+    r.set_content("<html>not found</html>", "text/html");
+  });
+  other.set_keep_alive_max_count(1);  // no idle connection to wait for
+  int port = other.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { other.listen_after_bind(); });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  storage::ClientOptions options;
+  options.url = url;
+  storage::ReductClient client(options);
+  try {
+    storage::list_models(client, {});
+    ADD_FAILURE() << "a 404 from another server read as an empty store";
+  } catch (const storage::StorageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(url));
+  }
+  other.stop();
+  serving.join();
 }
 
 }  // namespace

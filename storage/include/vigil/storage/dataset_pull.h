@@ -16,7 +16,8 @@
 //   <output>/masks/<entry>_<timestamp_us>_mask.png   their annotation masks
 // <entry> is entry_name(source), <timestamp_us> the frame's timestamp, <ext>
 // follows the stored content type (.jpg, .png, ...). Bytes are written as
-// stored. Pulling again into the same folder rewrites the same names.
+// stored. The folder must be new or empty, so that no file of an earlier
+// pull mixes in.
 //
 // Which label decides: a person's annotation wins over the model's verdict.
 // kConfirmedNormal and kConfirmedAnomalous take annotated frames only;
@@ -24,10 +25,11 @@
 // one and by pred_label otherwise.
 //
 // Errors: StorageError (reduct_client.h) naming the URL when the server
-// refuses or cannot be reached; vigil::Error naming the file for a write
-// that fails. A frame whose annotation outlived it (the frames bucket's FIFO
-// quota dropped it) is skipped, counted and logged. Thread-safety: stateless;
-// as safe as the client.
+// refuses or cannot be reached; vigil::Error naming the folder when it is
+// not empty, or the file for a write that fails, and for since_us not
+// before until_us. A range after the last frame gives an empty folder. A frame
+// whose annotation outlived it (the frames bucket's FIFO quota dropped it) is
+// skipped, counted and logged. Thread-safety: stateless; as safe as the client.
 #pragma once
 
 #include <cstdint>
