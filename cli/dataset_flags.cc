@@ -36,7 +36,7 @@ void DatasetFlags::add_to(CLI::App& command) {
   command
       .add_option("--holdout", holdout_fraction,
                   "fraction of normal images held out for validation")
-      ->check(CLI::Range(0.0, 0.9))
+      ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str();
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
+#include "report.h"
 #include "vigil/efficientad.h"
 
 namespace vigil::cli {
@@ -17,6 +18,7 @@ struct DistillFlags {
 };
 
 void run_distill(DistillFlags f) {
+  check_writable(f.options.output);
   f.options.backbone.path =
       std::filesystem::absolute(f.options.backbone.path).string();
   f.options.backbone.layers = f.layers;

@@ -1,6 +1,7 @@
 // vigil predict: one JSON line per image, and a picture per image.
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -51,9 +52,25 @@ std::vector<std::string> inputs_of(const std::string& input) {
   return {input};
 }
 
-void write_picture(const PredictFlags& f, const std::string& path,
-                   const cv::Mat& rgb, const Verdict& v) {
-  if (f.visualization == "none" || f.output.empty()) return;
+// <output>/<input's folder name>/<stem>.png; <name>.<ext>.png when an
+// earlier image of this run took that name (a.jpg and a.png side by side).
+std::string picture_path(const PredictFlags& f, const std::string& path,
+                         std::set<std::string>* taken) {
+  const fs::path input(path);
+  const fs::path folder = fs::path(f.output) / input.parent_path().filename();
+  std::string picture = (folder / input.stem()).string() + ".png";
+  if (!taken->insert(picture).second) {
+    picture = (folder / input.filename()).string() + ".png";
+    taken->insert(picture);
+  }
+  return picture;
+}
+
+// Writes the picture of one image; returns its path, "" when none is made.
+std::string write_picture(const PredictFlags& f, const std::string& path,
+                          const cv::Mat& rgb, const Verdict& v,
+                          std::set<std::string>* taken) {
+  if (f.visualization == "none" || f.output.empty()) return "";
   cv::Mat picture;
   if (f.visualization == "simple") {
     picture = visualize_simple(rgb, v.anomaly_map, v.pred_mask, v.pred_score,
@@ -65,16 +82,15 @@ void write_picture(const PredictFlags& f, const std::string& path,
     picture = visualize_full(rgb, mask, v.anomaly_map, v.pred_mask,
                              v.pred_score, v.pred_label);
   }
-  fs::path parent = fs::path(path).parent_path().filename();
-  write_image((fs::path(f.output) / parent / fs::path(path).filename())
-                  .replace_extension(".png")
-                  .string(),
-              picture);
+  std::string picture_file = picture_path(f, path, taken);
+  write_image(picture_file, picture);
+  return picture_file;
 }
 
 void run_predict(const PredictFlags& f) {
   auto detector = Detector::open(f.model_path, {f.backbone, f.threads});
   int failures = 0;
+  std::set<std::string> taken;
   for (const std::string& path : inputs_of(f.input)) {
     try {
       cv::Mat rgb = read_image(path);
@@ -84,8 +100,14 @@ void run_predict(const PredictFlags& f) {
                              {"pred_label", v.pred_label ? 1 : 0},
                              {"raw_score", v.raw_score},
                              {"latency_ms", v.timings.total_ms}};
+      try {  // a picture that fails (a bad mask) keeps the verdict
+        std::string picture = write_picture(f, path, rgb, v, &taken);
+        if (!picture.empty()) line["picture"] = picture;
+      } catch (const Error& e) {
+        spdlog::error("{}", e.what());
+        ++failures;
+      }
       std::cout << line.dump() << std::endl;
-      write_picture(f, path, rgb, v);
     } catch (const Error& e) {
       // One bad image in a folder must not stop the rest.
       spdlog::error("{}", e.what());

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -41,6 +42,21 @@ void write_json(const std::string& path, const nlohmann::json& j) {
   std::ofstream out(path);
   out << j.dump(2) << '\n';
   if (!out) throw Error(path, "cannot write JSON");
+}
+
+void check_writable(const std::string& path) {
+  if (path == "-") return;
+  std::error_code error;
+  bool existed = std::filesystem::exists(path, error);
+  {
+    std::ofstream probe(path, std::ios::app);
+    if (!probe) {
+      throw Error(path,
+                  "cannot be written (missing folder or no permission); "
+                  "nothing was done");
+    }
+  }
+  if (!existed) std::filesystem::remove(path, error);
 }
 
 }  // namespace vigil::cli

@@ -67,6 +67,12 @@ service::ServiceConfig config_of(const ServeFlags& f) {
   if (f.infer_threads > 0) c.pipeline.infer_threads = f.infer_threads;
   if (f.model_threads >= 0) c.pipeline.model_threads = f.model_threads;
   if (f.exit_when_done) c.exit_when_done = true;
+  if (f.config_path.empty()) return c;
+  try {  // here, to name the file; Service validates again
+    service::validate(c);
+  } catch (const Error& e) {
+    throw Error(f.config_path, e.what());
+  }
   return c;
 }
 

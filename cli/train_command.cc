@@ -78,6 +78,8 @@ std::string utc_now() {
 }
 
 void run_train(const TrainFlags& f) {
+  check_writable(f.output);
+  if (!f.json_path.empty()) check_writable(f.json_path);
   Dataset dataset = f.dataset.load();
   spdlog::info("dataset {}: {} normal training images, {} test images",
                f.dataset.root, dataset.train.size(), dataset.test.size());

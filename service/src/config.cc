@@ -260,7 +260,12 @@ void validate(const ServiceConfig& c) {
               c.storage.maps == "none",
           "storage.maps",
           "expected anomalous, all or none, got '" + c.storage.maps + "'");
+  require(c.storage.frames_quota_bytes > 0, "storage.frames_quota",
+          "must be positive");
+  require(c.storage.maps_quota_bytes > 0, "storage.maps_quota",
+          "must be positive");
   require(!c.spool.dir.empty(), "spool.dir", "missing");
+  require(c.spool.max_bytes > 0, "spool.max_size", "must be positive");
   require(c.spool.batch_records > 0, "spool.batch_records", "must be > 0");
   require(c.spool.drain_timeout_ms >= 0, "spool.drain_timeout_ms",
           "must be >= 0");

@@ -2,10 +2,12 @@
 // test and predict, and the errors a user meets.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "support/test_support.h"
 
@@ -112,6 +114,58 @@ TEST(Cli, TrainTestPredictOnRealImages) {
     pictures += e.path().extension() == ".png";
   }
   EXPECT_EQ(pictures, 4);
+
+  // Two images with one stem get two pictures, each named in its line.
+  fs::path same = dir / "same";
+  fs::create_directories(same);
+  fs::path first = *fs::directory_iterator(data / "test" / "blowhole");
+  fs::copy_file(first, same / "a.jpg");
+  cv::imwrite((same / "a.png").string(), cv::imread(first.string()));
+  predictions.clear();
+  ASSERT_EQ(testing::run_command(vigil_binary() + " -q predict --model " +
+                                     model + " --input " + same.string() +
+                                     " --output " + (dir / "pictures").string(),
+                                 &predictions),
+            0)
+      << predictions;
+  std::set<std::string> named;
+  lines = std::istringstream(predictions);
+  while (std::getline(lines, line)) {
+    std::string picture = nlohmann::json::parse(line)["picture"];
+    EXPECT_TRUE(fs::is_regular_file(picture)) << picture;
+    named.insert(picture);
+  }
+  EXPECT_EQ(named, (std::set<std::string>{
+                       (dir / "pictures" / "same" / "a.png").string(),
+                       (dir / "pictures" / "same" / "a.png.png").string()}));
+
+  // One changed byte in the model's data: refused, naming the file.
+  {
+    std::fstream f(model, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-1, std::ios::end);
+    char last = char(f.get());
+    f.seekp(-1, std::ios::end);
+    f.put(char(last ^ 0x01));
+  }
+  EXPECT_NE(
+      run("predict --model " + model + " --input " + first.string(), &out), 0);
+  EXPECT_NE(out.find(model), std::string::npos) << out;
+  EXPECT_NE(out.find("checksum"), std::string::npos) << out;
+}
+
+TEST(Cli, UnwritableOutputIsFoundBeforeTraining) {
+  testing::TempDir dir;
+  fs::path data = small_dataset(dir / "tiles", 3);
+  const std::string output = (dir / "no" / "such" / "m.vigil").string();
+  std::string out;
+  EXPECT_NE(
+      run("train --dataset " + data.string() + " --model padim --backbone " +
+              backbone() + " --layers 365 --output " + output,
+          &out),
+      0);
+  EXPECT_NE(out.find(output), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was done"), std::string::npos) << out;
+  EXPECT_EQ(out.find("padim:"), std::string::npos) << out;  // no training
 }
 
 TEST(Cli, MissingDatasetIsAnErrorNamingTheFolder) {

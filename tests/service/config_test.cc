@@ -68,6 +68,10 @@ TEST(ServeConfig, ErrorsNameTheFileAndTheKey) {
               HasSubstr("watch[0].after: expected move, delete or leave"));
   EXPECT_THAT(error_of("model: m\nstorage: {maps: some}"),
               HasSubstr("storage.maps: expected anomalous, all or none"));
+  EXPECT_THAT(error_of("model: m\nstorage: {frames_quota: 0}"),
+              HasSubstr("storage.frames_quota: must be positive"));
+  EXPECT_THAT(error_of("model: m\nspool: {max_size: 0B}"),
+              HasSubstr("spool.max_size: must be positive"));
   EXPECT_THAT(error_of("http: {port: 80}"), HasSubstr("model: missing"));
   EXPECT_THAT(error_of("model: [unclosed"), HasSubstr("not valid YAML"));
 }

@@ -238,6 +238,14 @@ std::unique_ptr<Model> train_padim(const TrainRequest& request,
   }
 
   const int d = channels.size(), positions = grid_h * grid_w;
+  if (normal.n <= d) {
+    spdlog::warn(
+        "padim: {} images for Gaussians of dimension {}: each covariance "
+        "is held up by epsilon alone in some directions, so the training "
+        "images score far lower than new normal ones; use more images than "
+        "n_features, or fewer features",
+        normal.n, d);
+  }
   std::vector<float> mean(std::size_t(positions) * d);
   std::vector<float> inverse(std::size_t(positions) * d * d);
   const double n = static_cast<double>(sums.count);
