@@ -312,11 +312,9 @@ TEST(EfficientAdDistill, BadOptionsAreRefused) {
 }
 
 // A shared dataset and one of its defect folders.
-struct RealSet {
-  std::string name, defect;
-};
+using testing::SharedSet;
 
-class EfficientAdOnRealImages : public ::testing::TestWithParam<RealSet> {};
+class EfficientAdOnRealImages : public ::testing::TestWithParam<SharedSet> {};
 
 // A short run on each shared dataset: end to end, finite maps.
 TEST_P(EfficientAdOnRealImages, ShortScheduleTrainsAndScores) {
@@ -342,8 +340,8 @@ TEST_P(EfficientAdOnRealImages, ShortScheduleTrainsAndScores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedDatasets, EfficientAdOnRealImages,
-                         ::testing::Values(RealSet{"magnetic_tile", "break"},
-                                           RealSet{"kolektorsdd", "defect"}),
+                         ::testing::Values(SharedSet{"magnetic_tile", "break"},
+                                           SharedSet{"kolektorsdd", "defect"}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -341,11 +341,9 @@ TEST(FastFlowTraining, NeedsABackbone) {
 }
 
 // A shared dataset and one of its defect folders.
-struct RealSet {
-  std::string name, defect;
-};
+using testing::SharedSet;
 
-class FastFlowOnRealImages : public ::testing::TestWithParam<RealSet> {};
+class FastFlowOnRealImages : public ::testing::TestWithParam<SharedSet> {};
 
 // A short run on each shared dataset: it runs end to end, the loss falls
 // and the maps are log-likelihoods (finite, at most 0).
@@ -378,8 +376,8 @@ TEST_P(FastFlowOnRealImages, ShortScheduleTrainsAndScores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedDatasets, FastFlowOnRealImages,
-                         ::testing::Values(RealSet{"magnetic_tile", "break"},
-                                           RealSet{"kolektorsdd", "defect"}),
+                         ::testing::Values(SharedSet{"magnetic_tile", "break"},
+                                           SharedSet{"kolektorsdd", "defect"}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <ostream>
 #include <string>
 
 namespace vigil::testing {
@@ -36,5 +37,14 @@ class TempDir {
 // Runs a shell command, returns its exit code; stdout goes to `output`
 // when given.
 int run_command(const std::string& command, std::string* output = nullptr);
+
+// A shared dataset and one of its defect types, as a test parameter;
+// printed by its name, so that CTest's test names stay readable.
+struct SharedSet {
+  std::string name, defect;
+};
+inline void PrintTo(const SharedSet& set, std::ostream* out) {
+  *out << set.name;
+}
 
 }  // namespace vigil::testing
