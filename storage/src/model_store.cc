@@ -46,7 +46,6 @@ std::vector<std::string> model_entries(ReductClient& client) {
     }
   } catch (const StorageError& error) {
     if (error.status() != 404) throw;
-    client.info();  // throws, naming the URL, unless it is a ReductStore
   }
   return names;
 }

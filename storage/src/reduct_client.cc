@@ -165,6 +165,12 @@ HttpResponse ReductClient::call(HttpRequest request, int allowed_status) {
   }
   std::string message =
       response.status == 0 ? response.error : response.header("x-reduct-error");
+  // ReductStore names every missing bucket, entry or record; a bare 404 is
+  // some other server at this address, not "nothing stored yet".
+  if (response.status == 404 && message.empty()) {
+    throw StorageError(describe(request), 0,
+                       "404 without x-reduct-error: not a ReductStore");
+  }
   if (message.empty()) message = "(no x-reduct-error)";
   throw StorageError(describe(request), response.status, message);
 }

@@ -56,7 +56,9 @@ class StorageError : public vigil::Error {
   StorageError(const std::string& request, int status,
                const std::string& server_message);
 
-  // HTTP status, or 0 when the server could not be reached.
+  // HTTP status, or 0 when no ReductStore could be reached: no answer, or
+  // a 404 without x-reduct-error (another server at that address), so that
+  // 404 always means "no such bucket, entry or record".
   int status() const { return status_; }
   // The server's x-reduct-error text (or the network failure at status 0).
   const std::string& server_message() const { return server_message_; }
