@@ -91,7 +91,12 @@ class FolderSource : public Source {
   }
 
   // Files whose size and time did not change since the last poll, by name.
+  // The listing runs under the lock that settle() moves files under, so a
+  // file is either listed while still in flight or not listed at all: one
+  // moved away between the listing and the in-flight check would otherwise
+  // look new and be taken a second time.
   std::vector<fs::path> poll() {
+    std::lock_guard lock(mutex_);
     std::map<fs::path, Seen> now;
     std::error_code error;
     for (const auto& file : fs::directory_iterator(dir_, error)) {
@@ -101,7 +106,6 @@ class FolderSource : public Source {
     if (error) spdlog::warn("{}: {}", dir_.string(), error.message());
 
     std::vector<fs::path> ready;
-    std::lock_guard lock(mutex_);
     waiting_ = 0;
     for (const auto& [path, seen] : now) {
       if (in_flight_.count(path) > 0 || taken_.count(path) > 0) continue;
@@ -138,6 +142,7 @@ class FolderSource : public Source {
 
   // Called from a pipeline thread once the frame is spooled or refused.
   void settle(const fs::path& path, bool stored) {
+    std::lock_guard lock(mutex_);  // see poll()
     std::error_code error;
     if (config_.after == "leave") {
       // Nothing else marks the file as done within this run.
@@ -153,7 +158,6 @@ class FolderSource : public Source {
                     stored ? config_.after : "move to failed/",
                     error.message());
     }
-    std::lock_guard lock(mutex_);
     in_flight_.erase(path);
     // A file that could not be moved must still not be taken again.
     if (config_.after == "leave" || error) taken_.insert(path);
