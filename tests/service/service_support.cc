@@ -89,10 +89,11 @@ std::vector<fs::path> sample_images(int n) {
 }
 
 const std::string& tiny_model_path() {
-  static TempDir* dir = new TempDir();  // outlives every test
+  // Removed at exit, after every test, so no run leaves it in /tmp.
+  static TempDir dir;
   static const std::string path = [] {
     LoadedModel trained = train_tiny();
-    std::string file = (*dir / "tiny-padim.vigil").string();
+    std::string file = (dir / "tiny-padim.vigil").string();
     save_model(file, *trained.model, trained.info);
     auto detector = Detector::open(file);
     calibrate_on_samples(*detector);
