@@ -32,13 +32,9 @@ class OrtBackbone : public Backbone {
     sha256_ = hex_sha256(bytes);
     std::string cut = cut_at_taps(bytes, options.layers, options.path);
 
-    Ort::SessionOptions session_options;
-    session_options.SetIntraOpNumThreads(options.threads);
-    session_options.SetInterOpNumThreads(1);
-    session_options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
     try {
-      session_ = std::make_unique<Ort::Session>(ort_env(), cut.data(),
-                                                cut.size(), session_options);
+      session_ = std::make_unique<Ort::Session>(
+          ort_env(), cut.data(), cut.size(), session_options(options.threads));
     } catch (const Ort::Exception& e) {
       throw Error(options.path, std::string("ONNX Runtime: ") + e.what());
     }

@@ -10,6 +10,15 @@ Ort::Env& ort_env() {
   return env;
 }
 
+Ort::SessionOptions session_options(int threads) {
+  Ort::SessionOptions options;
+  options.SetIntraOpNumThreads(threads);
+  options.SetInterOpNumThreads(1);
+  options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
+  options.AddConfigEntry("session.intra_op.allow_spinning", "0");
+  return options;
+}
+
 Ort::Value image_tensor(const float* images, std::int64_t n,
                         std::int64_t height, std::int64_t width) {
   std::array<std::int64_t, 4> shape = {n, 3, height, width};

@@ -92,13 +92,9 @@ ExportedGraph::ExportedGraph(const std::string& path, int threads)
   if (!std::filesystem::is_regular_file(path)) {
     throw Error(path, "cannot open (missing or not a file)");
   }
-  Ort::SessionOptions options;
-  options.SetIntraOpNumThreads(threads);
-  options.SetInterOpNumThreads(1);
-  options.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
   try {
-    session_->ort =
-        std::make_unique<Ort::Session>(ort_env(), path.c_str(), options);
+    session_->ort = std::make_unique<Ort::Session>(ort_env(), path.c_str(),
+                                                   session_options(threads));
     Ort::AllocatorWithDefaultOptions allocator;
     Ort::AllocatedStringPtr text =
         session_->ort->GetModelMetadata().LookupCustomMetadataMapAllocated(
