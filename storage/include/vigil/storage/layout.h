@@ -58,6 +58,10 @@ struct Quotas {
   std::uint64_t maps_bytes = 2ULL << 30;     // 2 GiB
 };
 
+// Records a block of the two FIFO buckets holds (ReductStore's default is
+// 1024; see layout.cc for why fewer).
+inline constexpr std::uint64_t kFifoBlockRecords = 64;
+
 // Creates the four buckets where they are missing. Existing buckets keep
 // their settings (a changed quota is not applied to them; it is logged).
 void ensure_buckets(ReductClient& client, const Quotas& quotas);
