@@ -115,6 +115,7 @@ void read_spool(Section s, SpoolConfig* c) {
   s.get("fsync", &c->fsync);
   s.get("batch_records", &c->batch_records);
   s.get("drain_timeout_ms", &c->drain_timeout_ms);
+  s.get("verify_after_ms", &c->verify_after_ms);
   s.check_unknown();
 }
 
@@ -268,6 +269,8 @@ void validate(const ServiceConfig& c) {
   require(c.spool.max_bytes > 0, "spool.max_size", "must be positive");
   require(c.spool.batch_records > 0, "spool.batch_records", "must be > 0");
   require(c.spool.drain_timeout_ms >= 0, "spool.drain_timeout_ms",
+          "must be >= 0");
+  require(c.spool.verify_after_ms >= 0, "spool.verify_after_ms",
           "must be >= 0");
   require(c.pipeline.queue_size > 0, "pipeline.queue_size", "must be > 0");
   require(c.pipeline.decode_threads > 0, "pipeline.decode_threads",

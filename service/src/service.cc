@@ -33,6 +33,7 @@ UploaderOptions uploader_options(const ServiceConfig& c) {
   options.quotas = {c.storage.frames_quota_bytes, c.storage.maps_quota_bytes};
   options.batch_records = c.spool.batch_records;
   options.drain_timeout_ms = c.spool.drain_timeout_ms;
+  options.verify_after_ms = c.spool.verify_after_ms;
   return options;
 }
 

@@ -196,10 +196,11 @@ std::vector<std::pair<std::uint64_t, SpoolItem>> Spool::oldest(
   {
     std::unique_lock lock(mutex_);
     changed_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                      [&] { return !sizes_.empty() || woken_; });
+                      [&] { return sizes_.size() > held_.size() || woken_; });
     woken_ = false;
     std::uint64_t bytes = 0;
     for (const auto& [seq, size] : sizes_) {
+      if (held_.count(seq) > 0) continue;
       if (seqs.size() >= n || (!seqs.empty() && bytes + size > max_bytes)) {
         break;
       }
@@ -223,10 +224,22 @@ void Spool::remove(std::uint64_t seq) {
   std::error_code ignored;
   fs::remove(path_of(seq, kRecord), ignored);
   std::lock_guard lock(mutex_);
+  held_.erase(seq);
   auto it = sizes_.find(seq);
   if (it == sizes_.end()) return;
   total_bytes_ -= it->second;
   sizes_.erase(it);
+  changed_.notify_all();
+}
+
+void Spool::hold(std::uint64_t seq) {
+  std::lock_guard lock(mutex_);
+  if (sizes_.count(seq) > 0) held_.insert(seq);
+}
+
+void Spool::release(std::uint64_t seq) {
+  std::lock_guard lock(mutex_);
+  held_.erase(seq);
   changed_.notify_all();
 }
 

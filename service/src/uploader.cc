@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@ namespace vigil::service {
 namespace {
 
 constexpr int kFirstPauseMs = 100;
+constexpr int kMaxResends = 3;
 constexpr int kLongestPauseMs = 5000;
 
 std::uint64_t system_now_us() {
@@ -88,7 +90,7 @@ void Uploader::run() {
     }
     if (stopping && spool_.record_count() == 0) break;
 
-    bool ok = ensure_buckets();
+    bool ok = ensure_buckets() && verify();
     if (ok) {
       Batch batch = spool_.oldest(std::size_t(options_.batch_records),
                                   options_.batch_bytes, 200);
@@ -167,7 +169,7 @@ bool Uploader::send_group(Batch& batch, const std::vector<std::size_t>& group) {
     const auto& [seq, item] = batch[i];
     auto error = errors.find(item.record.timestamp_us);
     if (error == errors.end() || error->second.status == 409) {
-      stored(seq, item);
+      acknowledged(seq, item);
     } else if (is_final(error->second.status)) {
       refused(seq, item, error->second.message);
     } else {
@@ -184,7 +186,7 @@ bool Uploader::send_one_by_one(Batch& batch,
     const auto& [seq, item] = batch[i];
     try {
       storage::write_once(client_, item.bucket, item.entry, item.record);
-      stored(seq, item);
+      acknowledged(seq, item);
     } catch (const storage::StorageError& e) {
       if (!is_final(e.status())) {
         mark_down(e.what());
@@ -196,8 +198,15 @@ bool Uploader::send_one_by_one(Batch& batch,
   return true;
 }
 
-void Uploader::stored(std::uint64_t seq, const SpoolItem& item) {
-  spool_.remove(seq);
+void Uploader::acknowledged(std::uint64_t seq, const SpoolItem& item) {
+  spool_.hold(seq);
+  auto [held, first] = held_.try_emplace(seq);
+  held->second.bucket = item.bucket;
+  held->second.entry = item.entry;
+  held->second.timestamp_us = item.record.timestamp_us;
+  held->second.acknowledged_at = Clock::now();
+  held->second.sent = true;
+  if (!first) return;  // a resend: counted the first time
   if (item.bucket != storage::kFramesBucket) {
     metrics_.maps_stored.add();
     return;
@@ -208,6 +217,91 @@ void Uploader::stored(std::uint64_t seq, const SpoolItem& item) {
   metrics_.accepted_to_stored_ms.observe(
       now > accepted ? double(now - accepted) / 1000.0 : 0.0);
   if (on_frame_stored_) on_frame_stored_(item);
+}
+
+bool Uploader::verify() {
+  // A query a quarter of the wait at most, not one per batch.
+  Clock::time_point now = Clock::now();
+  if (now - last_verify_ <
+      std::chrono::milliseconds(options_.verify_after_ms / 4)) {
+    return true;
+  }
+  last_verify_ = now;
+  Clock::time_point due =
+      now - std::chrono::milliseconds(options_.verify_after_ms);
+  std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>>
+      groups;  // (bucket, entry) -> seqs
+  for (const auto& [seq, held] : held_) {
+    if (held.sent && held.acknowledged_at <= due) {
+      groups[{held.bucket, held.entry}].push_back(seq);
+    }
+  }
+  for (const auto& [key, seqs] : groups) {
+    std::uint64_t first = UINT64_MAX, last = 0;
+    for (std::uint64_t seq : seqs) {
+      first = std::min(first, held_[seq].timestamp_us);
+      last = std::max(last, held_[seq].timestamp_us);
+    }
+    storage::QueryOptions range;
+    range.start_us = first;
+    range.stop_us = last + 1;
+    range.metadata_only = true;
+    std::set<std::uint64_t> found;
+    try {
+      for (const storage::Record& record :
+           client_.query(key.first, key.second, range)) {
+        found.insert(record.timestamp_us);
+      }
+    } catch (const storage::StorageError& e) {
+      mark_down(e.what());
+      return false;
+    }
+    for (std::uint64_t seq : seqs) {
+      if (found.count(held_[seq].timestamp_us) > 0) {
+        spool_.remove(seq);
+        held_.erase(seq);
+      } else {
+        missing(seq);
+      }
+    }
+  }
+  return true;
+}
+
+void Uploader::missing(std::uint64_t seq) {
+  Held& held = held_[seq];
+  std::string where = held.bucket + "/" + held.entry + " at " +
+                      std::to_string(held.timestamp_us);
+  if (held.resends >= kMaxResends) {
+    spdlog::error("ReductStore acknowledged {} {} times and never kept it",
+                  where, held.resends + 1);
+    held_.erase(seq);
+    spool_.quarantine(seq, "acknowledged by ReductStore and never found there");
+    return;
+  }
+  try {
+    // A record the server recovered half-written answers 425 or 500 and
+    // blocks a new write (409) until removed.
+    if (client_.has_record(held.bucket, held.entry, held.timestamp_us)) {
+      spool_.remove(seq);  // finished since the query
+      held_.erase(seq);
+      return;
+    }
+  } catch (const storage::StorageError& e) {
+    if (e.status() != 425 && e.status() != 500) return;  // ask again later
+    try {
+      client_.remove_record(held.bucket, held.entry, held.timestamp_us);
+    } catch (const storage::StorageError&) {
+      return;
+    }
+  }
+  spdlog::warn(
+      "ReductStore acknowledged {} but does not have it; sending it "
+      "again",
+      where);
+  ++held.resends;
+  held.sent = false;
+  spool_.release(seq);
 }
 
 void Uploader::refused(std::uint64_t seq, const SpoolItem& item,

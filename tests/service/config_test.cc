@@ -27,7 +27,8 @@ model: tile.vigil
 http: {host: 0.0.0.0, port: 9000, token: abc, max_upload: 2MiB}
 storage: {url: "http://edge:8383", token: rs, frames_quota: 20GB,
           maps_quota: 512MiB, maps: all}
-spool: {dir: /var/spool/vigil, max_size: 1GiB, fsync: false}
+spool: {dir: /var/spool/vigil, max_size: 1GiB, fsync: false,
+        verify_after_ms: 2500}
 pipeline: {queue_size: 4, infer_threads: 2}
 watch: {dir: /in, source: line-3, after: delete}
 video:
@@ -44,6 +45,7 @@ exit_when_done: true
   EXPECT_EQ(c.storage.maps, "all");
   EXPECT_EQ(c.spool.max_bytes, 1u << 30);
   EXPECT_FALSE(c.spool.fsync);
+  EXPECT_EQ(c.spool.verify_after_ms, 2500);
   EXPECT_EQ(c.pipeline.infer_threads, 2);
   ASSERT_EQ(c.watch.size(), 1u);
   EXPECT_EQ(c.watch[0].after, "delete");
@@ -72,6 +74,8 @@ TEST(ServeConfig, ErrorsNameTheFileAndTheKey) {
               HasSubstr("storage.frames_quota: must be positive"));
   EXPECT_THAT(error_of("model: m\nspool: {max_size: 0B}"),
               HasSubstr("spool.max_size: must be positive"));
+  EXPECT_THAT(error_of("model: m\nspool: {verify_after_ms: -1}"),
+              HasSubstr("spool.verify_after_ms: must be >= 0"));
   EXPECT_THAT(error_of("http: {port: 80}"), HasSubstr("model: missing"));
   EXPECT_THAT(error_of("model: [unclosed"), HasSubstr("not valid YAML"));
 }

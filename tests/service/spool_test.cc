@@ -1,5 +1,6 @@
 // The spool keeps records in order, byte for byte, across a restart; a
-// half-written file is dropped; an unreadable one is set aside.
+// half-written file is dropped; an unreadable one is set aside; a held one
+// is kept but not offered.
 #include "vigil/service/spool.h"
 
 #include <gtest/gtest.h>
@@ -67,6 +68,30 @@ TEST(Spool, BatchesStopAtTheByteBudgetButTakeAtLeastOne) {
   EXPECT_EQ(spool.oldest(10, 10, 0).size(), 1u);
   EXPECT_EQ(spool.oldest(10, 1 << 20, 0).size(), 2u);
   EXPECT_EQ(spool.oldest(1, 1 << 20, 0).size(), 1u);
+}
+
+TEST(Spool, AHeldRecordStaysButIsNotOfferedUntilReleased) {
+  testing::TempDir dir;
+  Spool spool({.dir = (dir / "s").string(), .fsync = false});
+  spool.put({item(1, "a"), item(2, "b")});
+  auto first = spool.oldest(10, 1 << 20, 0);
+  ASSERT_EQ(first.size(), 2u);
+
+  spool.hold(first[0].first);
+  auto offered = spool.oldest(10, 1 << 20, 0);
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(offered[0].second.record.timestamp_us, 2u);
+  EXPECT_EQ(spool.record_count(), 2u);  // still on disk
+
+  spool.hold(first[1].first);
+  EXPECT_TRUE(spool.oldest(10, 1 << 20, 0).empty());
+  spool.release(first[0].first);
+  offered = spool.oldest(10, 1 << 20, 0);
+  ASSERT_EQ(offered.size(), 1u);
+  EXPECT_EQ(offered[0].second.record.timestamp_us, 1u);
+
+  spool.remove(first[1].first);  // a held record can go
+  EXPECT_EQ(spool.record_count(), 1u);
 }
 
 TEST(Spool, AnUnreadableRecordIsSetAside) {

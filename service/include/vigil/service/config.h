@@ -67,6 +67,9 @@ struct SpoolConfig {
   // On shutdown, how long to keep uploading before leaving the rest in the
   // spool for the next start.
   int drain_timeout_ms = 10000;
+  // How long a record ReductStore acknowledged stays in the spool before a
+  // query must find it there (see uploader.h).
+  int verify_after_ms = 1000;
 };
 
 struct PipelineConfig {

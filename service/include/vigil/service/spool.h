@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,12 +60,18 @@ class Spool {
   // vigil::Error on an I/O failure (what was written stays).
   void put(const std::vector<SpoolItem>& items);
 
-  // The oldest records, at most `n` and about `max_bytes` (at least one),
-  // waiting up to `wait_ms` for the first. Records stay until remove().
+  // The oldest records not held, at most `n` and about `max_bytes` (at
+  // least one), waiting up to `wait_ms` for the first. Records stay until
+  // remove().
   // A record whose file cannot be read is moved to failed/ and skipped.
   std::vector<std::pair<std::uint64_t, SpoolItem>> oldest(
       std::size_t n, std::uint64_t max_bytes, int wait_ms);
   void remove(std::uint64_t seq);
+  // A held record stays on disk, and in record_count(), but oldest() skips
+  // it until release(): for a record the server acknowledged that vigil
+  // has not yet seen there. Holds last for this Spool object only.
+  void hold(std::uint64_t seq);
+  void release(std::uint64_t seq);
   // Moves the record to failed/ with `reason` beside it.
   void quarantine(std::uint64_t seq, const std::string& reason);
 
@@ -91,6 +98,7 @@ class Spool {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::uint64_t, std::uint64_t> sizes_;  // seq -> file bytes
+  std::set<std::uint64_t> held_;
   std::uint64_t total_bytes_ = 0;
   std::uint64_t next_seq_ = 1;
   bool bounded_ = true;
