@@ -229,22 +229,22 @@ bool Uploader::verify() {
   last_verify_ = now;
   Clock::time_point due =
       now - std::chrono::milliseconds(options_.verify_after_ms);
-  std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>>
-      groups;  // (bucket, entry) -> seqs
+  struct Due {  // the due records of one entry and their time range
+    std::vector<std::uint64_t> seqs;
+    std::uint64_t first_us = UINT64_MAX, last_us = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Due> groups;
   for (const auto& [seq, held] : held_) {
-    if (held.sent && held.acknowledged_at <= due) {
-      groups[{held.bucket, held.entry}].push_back(seq);
-    }
+    if (!held.sent || held.acknowledged_at > due) continue;
+    Due& group = groups[{held.bucket, held.entry}];
+    group.seqs.push_back(seq);
+    group.first_us = std::min(group.first_us, held.timestamp_us);
+    group.last_us = std::max(group.last_us, held.timestamp_us);
   }
-  for (const auto& [key, seqs] : groups) {
-    std::uint64_t first = UINT64_MAX, last = 0;
-    for (std::uint64_t seq : seqs) {
-      first = std::min(first, held_[seq].timestamp_us);
-      last = std::max(last, held_[seq].timestamp_us);
-    }
+  for (const auto& [key, group] : groups) {
     storage::QueryOptions range;
-    range.start_us = first;
-    range.stop_us = last + 1;
+    range.start_us = group.first_us;
+    range.stop_us = group.last_us + 1;
     range.metadata_only = true;
     std::set<std::uint64_t> found;
     try {
@@ -256,10 +256,9 @@ bool Uploader::verify() {
       mark_down(e.what());
       return false;
     }
-    for (std::uint64_t seq : seqs) {
-      if (found.count(held_[seq].timestamp_us) > 0) {
-        spool_.remove(seq);
-        held_.erase(seq);
+    for (std::uint64_t seq : group.seqs) {
+      if (found.count(held_.at(seq).timestamp_us) > 0) {
+        verified(seq);
       } else {
         missing(seq);
       }
@@ -268,8 +267,13 @@ bool Uploader::verify() {
   return true;
 }
 
+void Uploader::verified(std::uint64_t seq) {
+  spool_.remove(seq);
+  held_.erase(seq);
+}
+
 void Uploader::missing(std::uint64_t seq) {
-  Held& held = held_[seq];
+  Held& held = held_.at(seq);
   std::string where = held.bucket + "/" + held.entry + " at " +
                       std::to_string(held.timestamp_us);
   if (held.resends >= kMaxResends) {
@@ -283,8 +287,7 @@ void Uploader::missing(std::uint64_t seq) {
     // A record the server recovered half-written answers 425 or 500 and
     // blocks a new write (409) until removed.
     if (client_.has_record(held.bucket, held.entry, held.timestamp_us)) {
-      spool_.remove(seq);  // finished since the query
-      held_.erase(seq);
+      verified(seq);  // finished since the query
       return;
     }
   } catch (const storage::StorageError& e) {

@@ -93,6 +93,8 @@ class Uploader {
   // removes those found from the spool, sends the others again. False when
   // the server could not be asked.
   bool verify();
+  // Found in ReductStore: out of the spool for good.
+  void verified(std::uint64_t seq);
   // A held record the query did not find: sent again, or set aside.
   void missing(std::uint64_t seq);
   void refused(std::uint64_t seq, const SpoolItem& item,
